@@ -1,0 +1,231 @@
+/**
+ * The command table and the argument parser. Global flags may appear anywhere before `--`.
+ * Each command's module is loaded only when that command runs.
+ */
+import { UsageError } from './errors';
+import type { Context } from './context';
+
+export type FlagSpec = { type: 'boolean' | 'string'; short?: string; multiple?: boolean; description: string; value?: string };
+
+export interface ParsedArgs {
+  positionals: string[];
+  flags: Record<string, string | boolean | string[] | undefined>;
+  /** Everything after `--` (for `ports exec`). */
+  rest: string[];
+}
+
+export interface CommandSpec {
+  name: string;
+  aliases?: string[];
+  usage: string;
+  summary: string;
+  flags: Record<string, FlagSpec>;
+  /** Max positionals (Infinity for any). */
+  maxPositionals: number;
+  examples?: string[];
+  run: (ctx: Context, args: ParsedArgs) => Promise<number>;
+}
+
+export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
+  json: { type: 'boolean', description: 'print one JSON document on stdout' },
+  format: { type: 'string', value: 'text|json', description: 'output format (json is the same as --json)' },
+  quiet: { type: 'boolean', short: 'q', description: 'print only results (ports, one per line)' },
+  verbose: { type: 'boolean', short: 'v', description: 'explain what is done on stderr' },
+  cwd: { type: 'string', value: 'DIR', description: 'run as if started in DIR' },
+  config: { type: 'string', value: 'FILE', description: 'use this config file instead of searching' },
+  registry: { type: 'string', value: 'FILE', description: 'use this registry file (also PORTS_REGISTRY)' },
+  'no-color': { type: 'boolean', description: 'no ANSI colours (also NO_COLOR)' },
+  help: { type: 'boolean', short: 'h', description: 'show help' },
+  version: { type: 'boolean', description: 'print the version' },
+};
+
+const str = (v: ParsedArgs['flags'][string]): string | undefined => (typeof v === 'string' ? v : undefined);
+const list = (v: ParsedArgs['flags'][string]): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
+
+export function parseInteger(value: string | undefined, what: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`${what} must be a whole number from ${min} to ${max}, got "${value}".`);
+  }
+  return Number(value);
+}
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'init',
+    usage: 'ports init [--force]',
+    summary: 'create the registry (default ranges plus ranges from config) and keep it out of git',
+    flags: { force: { type: 'boolean', description: 'also apply changed config ranges; replace an unreadable registry after backing it up' } },
+    maxPositionals: 0,
+    examples: ['ports init'],
+    run: async (ctx, a) => (await import('./commands/init')).init(ctx, { force: a.flags.force === true }),
+  },
+  {
+    name: 'allocate',
+    aliases: ['alloc'],
+    usage: 'ports allocate [SERVICE…] [--service S] [--worktree NAME] [--port N] [--description D]',
+    summary: "allocate ports; with no service, every service declared in config for this worktree, then write its .env",
+    flags: {
+      service: { type: 'string', short: 's', multiple: true, value: 'S', description: 'service (range key) to allocate; repeatable' },
+      worktree: { type: 'string', short: 'w', value: 'NAME', description: 'allocate for this worktree name instead of the current one' },
+      port: { type: 'string', short: 'p', value: 'N', description: 'ask for this port (exit 4 if taken, 1 if outside the range)' },
+      description: { type: 'string', short: 'd', value: 'D', description: 'what the port is for' },
+    },
+    maxPositionals: Infinity,
+    examples: ['ports allocate', 'ports allocate web database', 'ports allocate web --worktree review-GH-42 --quiet', 'ports allocate api --port 3005'],
+    run: async (ctx, a) =>
+      (await import('./commands/allocate')).allocate(ctx, {
+        services: [...a.positionals, ...list(a.flags.service)],
+        worktree: str(a.flags.worktree),
+        port: parseInteger(str(a.flags.port), '--port', 1, 65535),
+        description: str(a.flags.description),
+      }),
+  },
+  {
+    name: 'release',
+    usage: 'ports release [PORT…] [--worktree NAME] [--service S]',
+    summary: "release ports, or all of a worktree's (default: the current one); updates that worktree's .env",
+    flags: {
+      worktree: { type: 'string', short: 'w', value: 'NAME', description: 'release this worktree’s ports' },
+      service: { type: 'string', short: 's', multiple: true, value: 'S', description: 'only this service; repeatable' },
+    },
+    maxPositionals: Infinity,
+    examples: ['ports release 8081', 'ports release --worktree review-GH-42', 'ports release --service web'],
+    run: async (ctx, a) =>
+      (await import('./commands/release')).release(ctx, {
+        ports: a.positionals.map((p) => parseInteger(p, 'PORT', 1, 65535) as number),
+        worktree: str(a.flags.worktree),
+        services: list(a.flags.service),
+      }),
+  },
+  {
+    name: 'next',
+    usage: 'ports next SERVICE',
+    summary: 'the port `allocate` would give now, the range and the ports taken; changes nothing',
+    flags: {},
+    maxPositionals: 1,
+    examples: ['ports next web'],
+    run: async (ctx, a) => {
+      if (a.positionals.length !== 1) throw new UsageError('ports next needs a SERVICE.', 'Example: `ports next web`.');
+      return (await import('./commands/next')).next(ctx, { service: a.positionals[0] as string });
+    },
+  },
+  {
+    name: 'status',
+    aliases: ['list', 'ls'],
+    usage: 'ports status [--all | --worktree NAME]',
+    summary: 'allocations: of this worktree, of one worktree, or all grouped by service with free ports',
+    flags: {
+      all: { type: 'boolean', short: 'a', description: 'every worktree, grouped by service' },
+      worktree: { type: 'string', short: 'w', value: 'NAME', description: 'one worktree' },
+      check: { type: 'boolean', description: 'run the health check first' },
+    },
+    maxPositionals: 0,
+    examples: ['ports status', 'ports status --all', 'ports list --json'],
+    run: async (ctx, a) =>
+      (await import('./commands/status')).status(ctx, { all: a.flags.all === true, worktree: str(a.flags.worktree), check: a.flags.check === true }),
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
+}
+
+/** Splits argv into the command name and its parsed flags; unknown flags are usage errors. */
+export function parseArgs(argv: readonly string[]): { command: CommandSpec | undefined; name: string | undefined; args: ParsedArgs } {
+  const dashDash = argv.indexOf('--');
+  const head = dashDash === -1 ? argv : argv.slice(0, dashDash);
+  const rest = dashDash === -1 ? [] : argv.slice(dashDash + 1);
+  const name = head.find((t, i) => !t.startsWith('-') && !takesValue(head, i));
+  const command = name ? findCommand(name) : undefined;
+  const specs: Record<string, FlagSpec> = { ...GLOBAL_FLAGS, ...(command?.flags ?? {}) };
+  const shorts = new Map(Object.entries(specs).flatMap(([n, s]) => (s.short ? [[s.short, n] as const] : [])));
+  const flags: ParsedArgs['flags'] = {};
+  const positionals: string[] = [];
+  let sawName = false;
+  for (let i = 0; i < head.length; i++) {
+    const token = head[i] as string;
+    if (!token.startsWith('-') || token === '-') {
+      if (!sawName && token === name) sawName = true;
+      else positionals.push(token);
+      continue;
+    }
+    let key: string;
+    let inline: string | undefined;
+    if (token.startsWith('--')) {
+      const eq = token.indexOf('=');
+      key = eq === -1 ? token.slice(2) : token.slice(2, eq);
+      inline = eq === -1 ? undefined : token.slice(eq + 1);
+    } else {
+      const long = shorts.get(token.slice(1));
+      if (!long || token.length !== 2) throw new UsageError(`Unknown option ${token}${command ? ` for \`ports ${command.name}\`` : ''}.`);
+      key = long;
+    }
+    if (key === 'color') {
+      flags['no-color'] = false;
+      continue;
+    }
+    const spec = specs[key];
+    if (!spec) throw new UsageError(`Unknown option --${key}${command ? ` for \`ports ${command.name}\`` : ''}.`, `Run \`ports ${command ? `${command.name} ` : ''}--help\`.`);
+    if (spec.type === 'boolean') {
+      if (inline !== undefined) throw new UsageError(`--${key} takes no value.`);
+      flags[key] = true;
+      continue;
+    }
+    const value = inline ?? head[++i];
+    if (value === undefined) throw new UsageError(`--${key} needs a value${spec.value ? ` (${spec.value})` : ''}.`);
+    if (spec.multiple) flags[key] = [...list(flags[key]), value];
+    else flags[key] = value;
+  }
+  if (command && positionals.length > command.maxPositionals) {
+    throw new UsageError(`Too many arguments for \`ports ${command.name}\`: ${positionals.slice(command.maxPositionals).join(' ')}.`, `Usage: ${command.usage}`);
+  }
+  return { command, name, args: { positionals, flags, rest } };
+}
+
+function takesValue(tokens: readonly string[], index: number): boolean {
+  // A bare word right after a value-taking flag (`--cwd DIR status`) is that flag's value.
+  const prev = tokens[index - 1];
+  if (!prev || !prev.startsWith('-') || prev.includes('=')) return false;
+  const key = prev.startsWith('--') ? prev.slice(2) : undefined;
+  if (key) return GLOBAL_FLAGS[key]?.type === 'string' || COMMANDS.some((c) => c.flags[key]?.type === 'string');
+  const short = prev.slice(1);
+  return [...Object.values(GLOBAL_FLAGS), ...COMMANDS.flatMap((c) => Object.values(c.flags))].some((s) => s.short === short && s.type === 'string');
+}
+
+function flagLines(flags: Record<string, FlagSpec>): string[] {
+  return Object.entries(flags).map(([name, s]) => {
+    const left = `${s.short ? `-${s.short}, ` : '    '}--${name}${s.value ? ` ${s.value}` : ''}`;
+    return `  ${left.padEnd(28)} ${s.description}`;
+  });
+}
+
+export function helpText(command?: CommandSpec): string {
+  if (command) {
+    return [
+      `Usage: ${command.usage}`,
+      '',
+      command.summary,
+      ...(Object.keys(command.flags).length ? ['', 'Options:', ...flagLines(command.flags)] : []),
+      ...(command.examples?.length ? ['', 'Examples:', ...command.examples.map((e) => `  ${e}`)] : []),
+      '',
+      'Global options:',
+      ...flagLines(GLOBAL_FLAGS),
+    ].join('\n');
+  }
+  return [
+    'Usage: ports <command> [options]',
+    '',
+    'Gives every git worktree of a repository its own network ports.',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    '',
+    'Global options:',
+    ...flagLines(GLOBAL_FLAGS),
+    '',
+    'Exit codes: 0 ok, 1 invalid arguments/config/unknown service, 2 not found, 3 no free port,',
+    '            4 conflict or unhealthy, 5 registry corrupt/unwritable/locked too long.',
+    'Run `ports <command> --help` for a command’s options.',
+  ].join('\n');
+}

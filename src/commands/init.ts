@@ -1,0 +1,58 @@
+/**
+ * `ports init [--force]`: create the registry with the default ranges plus the config's, and
+ * keep it out of git. Idempotent: on an existing registry it adds missing config ranges only.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Context } from '../context';
+import { mergeRanges } from '../core/allocation';
+import { emptyRegistry } from '../core/registry-schema';
+import { RegistryCorruptError } from '../errors';
+import { writeFileAtomic } from '../io/atomic-write';
+import { keepOutOfGit } from '../ops/ignore';
+
+export interface InitOptions {
+  force: boolean;
+}
+
+export async function init(ctx: Context, options: InitOptions): Promise<number> {
+  const store = await ctx.store();
+  const config = await ctx.config();
+  let backup: string | null = null;
+  if (options.force) {
+    try {
+      store.readIfExists();
+    } catch (error) {
+      if (!(error instanceof RegistryCorruptError)) throw error;
+      // --force on an unreadable registry: keep the bad file next to it, then start fresh.
+      backup = `${store.file}.corrupt-${ctx.now().toISOString().replace(/[:.]/g, '-')}`;
+      fs.copyFileSync(store.file, backup);
+      writeFileAtomic(store.file, JSON.stringify(emptyRegistry(store.stamp(), config.ranges), null, 2) + '\n');
+      ctx.out.warn(`${store.file} could not be read; kept it as ${backup} and created a new registry. \`ports doctor --fix\` can rebuild allocations from the worktrees' .env files.`);
+    }
+  }
+  const result = await store.update(
+    (registry, tx) => {
+      const merged = mergeRanges(registry, config.ranges, options.force);
+      if (merged.added.length || merged.updated.length) tx.changed();
+      return { created: tx.created, ...merged, ranges: Object.keys(registry.ranges) };
+    },
+    { create: true },
+  );
+  const ignore = await keepOutOfGit(ctx, store.file);
+  if (ctx.out.json) {
+    ctx.out.data({ registry: store.file, created: result.created, ranges_added: result.added, ranges_updated: result.updated, ignored_by: ignore.via, tracked: ignore.tracked, backup });
+  } else {
+    ctx.out.result(store.file);
+    ctx.out.info(
+      result.created
+        ? `Created the port registry with ranges: ${result.ranges.join(', ')}.`
+        : `The port registry already exists${result.added.length ? `; added ranges ${result.added.join(', ')}` : ''}${result.updated.length ? `; updated ranges ${result.updated.join(', ')}` : ''}.`,
+    );
+    if (ignore.via) ctx.out.info(`Kept out of git via ${path.relative(ctx.cwd, ignore.via) || ignore.via}.`);
+  }
+  if (ignore.tracked) {
+    ctx.out.warn(`${store.file} is tracked by git; each worktree would get its own diverging copy. Run \`git rm --cached ${ignore.relative}\` and commit.`);
+  }
+  return 0;
+}

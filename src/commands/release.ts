@@ -1,0 +1,62 @@
+/**
+ * `ports release [PORT…] [--worktree NAME] [--service S]`: give ports back. With ports, exactly
+ * those (all or none: an unknown port is exit 2 and nothing is released); otherwise all of a
+ * worktree's (default: the current one), optionally only some services. Each affected
+ * worktree's .env block follows.
+ */
+import * as fs from 'node:fs';
+import type { Context } from '../context';
+import { ownsAllocation, removeAllocations, type Owner } from '../core/allocation';
+import type { Allocation } from '../core/registry-schema';
+import { NotFoundError, UsageError } from '../errors';
+import { renderTable } from '../output';
+import { syncWorktreeEnv } from '../ops/env-sync';
+import { describeOwner, resolveOwner } from '../ops/owner';
+import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
+
+export interface ReleaseOptions {
+  ports: number[];
+  worktree?: string;
+  services: string[];
+}
+
+export async function release(ctx: Context, options: ReleaseOptions): Promise<number> {
+  if (options.ports.length && (options.worktree || options.services.length)) {
+    throw new UsageError('Give either ports, or --worktree/--service, not both.', 'Examples: `ports release 8081 5433`, `ports release --worktree review-GH-42 --service web`.');
+  }
+  const store = await ctx.store();
+  const snapshot = await snapshotForReconcile(ctx);
+  const owner: Owner | null = options.ports.length ? null : await resolveOwner(ctx, options.worktree, snapshot);
+  const released = await store.update(async (registry, tx) => {
+    applyReconcile(registry, tx, snapshot, ctx);
+    let removed: Allocation[];
+    if (owner) {
+      const selected = (a: Allocation) => ownsAllocation(owner, a) && (options.services.length === 0 || options.services.includes(a.service));
+      if (!registry.allocations.some(selected)) {
+        throw new NotFoundError(
+          `${describeOwner(owner)} holds no ports${options.services.length ? ` for ${options.services.join(', ')}` : ''}.`,
+          'See what is allocated with `ports status --all`.',
+        );
+      }
+      removed = removeAllocations(registry, selected);
+    } else {
+      const wanted = new Set(options.ports);
+      const missing = options.ports.filter((p) => !registry.allocations.some((a) => a.port === p));
+      if (missing.length) {
+        throw new NotFoundError(`Port${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not in the registry; nothing was released.`, 'See what is allocated with `ports status --all`.');
+      }
+      removed = removeAllocations(registry, (a) => wanted.has(a.port));
+    }
+    tx.changed();
+    const roots = new Set(removed.map((a) => a.worktree_path).filter((p): p is string => !!p && fs.existsSync(p)));
+    for (const root of roots) await syncWorktreeEnv(ctx, registry, root);
+    return removed;
+  });
+  if (ctx.out.json) ctx.out.data(released);
+  else if (ctx.out.quiet) released.forEach((a) => ctx.out.result(String(a.port)));
+  else {
+    for (const line of renderTable(['PORT', 'SERVICE', 'WORKTREE'], released.map((a) => [String(a.port), a.service, a.worktree]))) ctx.out.result(line);
+    ctx.out.info(`Released ${released.length} port${released.length === 1 ? '' : 's'}.`);
+  }
+  return 0;
+}

@@ -1,0 +1,85 @@
+/**
+ * `ports status [--all | --worktree NAME]` (alias `list`): read-only views of the registry.
+ * Without a flag: the current worktree's ports when it holds any, else every worktree's.
+ * `--json` prints the selected allocation records exactly as the registry stores them.
+ */
+import type { Context } from '../context';
+import { describePortSet, unallocatedPorts, takenPorts } from '../core/allocation';
+import type { Allocation, Registry } from '../core/registry-schema';
+import { NotFoundError } from '../errors';
+import { renderTable } from '../output';
+
+export interface StatusOptions {
+  all: boolean;
+  worktree?: string;
+  check?: boolean;
+}
+
+type Selection = { kind: 'all' } | { kind: 'worktree'; name: string; path?: string };
+
+async function select(ctx: Context, registry: Registry, options: StatusOptions): Promise<Selection> {
+  if (options.all) return { kind: 'all' };
+  if (options.worktree !== undefined) return { kind: 'worktree', name: options.worktree };
+  let root: string | null = null;
+  try {
+    root = (await ctx.repo()).worktreeRoot;
+  } catch {
+    // --registry outside a repository: everything
+  }
+  if (root && registry.allocations.some((a) => a.worktree_path === root)) {
+    return { kind: 'worktree', name: root.split(/[\\/]/).pop() ?? root, path: root };
+  }
+  return { kind: 'all' };
+}
+
+function statusCell(a: Allocation, ctx: Context): string {
+  const colors = { healthy: 'green', unhealthy: 'red', not_running: 'yellow', unknown: 'dim' } as const;
+  return ctx.out.style(colors[a.health_status], a.health_status);
+}
+
+export async function status(ctx: Context, options: StatusOptions): Promise<number> {
+  const store = await ctx.store();
+  const registry = store.read();
+  const selection = await select(ctx, registry, options);
+  const selected =
+    selection.kind === 'all'
+      ? registry.allocations
+      : registry.allocations.filter((a) => (selection.path ? a.worktree_path === selection.path : a.worktree === selection.name));
+  if (selection.kind === 'worktree' && !selection.path && selected.length === 0 && !ctx.out.json) {
+    throw new NotFoundError(`Worktree "${selection.name}" holds no ports.`, 'See every allocation with `ports status --all`.');
+  }
+  const sorted = [...selected].sort((a, b) => a.port - b.port);
+  if (ctx.out.json) {
+    ctx.out.data(sorted);
+    return 0;
+  }
+  if (ctx.out.quiet) {
+    sorted.forEach((a) => ctx.out.result(String(a.port)));
+    return 0;
+  }
+  if (selection.kind === 'worktree') {
+    ctx.out.result(ctx.out.style('bold', `Worktree ${selection.name}`));
+    const rows = sorted.map((a) => [String(a.port), a.service, a.description, statusCell(a, ctx), a.process_id === null ? '-' : String(a.process_id)]);
+    for (const line of renderTable(['PORT', 'SERVICE', 'DESCRIPTION', 'STATUS', 'PID'], rows)) ctx.out.result(line);
+    if (!options.all) ctx.out.info(ctx.out.style('dim', '(this worktree; `ports status --all` for every worktree)'));
+    return 0;
+  }
+  const taken = takenPorts(registry);
+  const worktrees = new Set<string>();
+  for (const [service, range] of Object.entries(registry.ranges)) {
+    const mine = sorted.filter((a) => a.service === service);
+    const free = unallocatedPorts(range, taken);
+    ctx.out.result(`${ctx.out.style('bold', service)}  ${range.start}-${range.end}  ${ctx.out.style('dim', range.description)}`);
+    const rows = mine.map((a) => {
+      worktrees.add(a.worktree_path ?? `name:${a.worktree}`);
+      return [`  ${a.port}`, a.worktree + (a.worktree_path ? '' : ' (by name)'), statusCell(a, ctx), a.process_id === null ? '-' : String(a.process_id), a.description];
+    });
+    if (rows.length) for (const line of renderTable(['  PORT', 'WORKTREE', 'STATUS', 'PID', 'DESCRIPTION'], rows)) ctx.out.result(line);
+    ctx.out.result(`  Available: ${free.length ? `${describePortSet(free)} (${free.length} port${free.length === 1 ? '' : 's'})` : 'none'}`);
+    ctx.out.result('');
+  }
+  const orphans = sorted.filter((a) => !Object.prototype.hasOwnProperty.call(registry.ranges, a.service));
+  if (orphans.length) ctx.out.result(`Allocations of unknown services: ${orphans.map((a) => `${a.port} (${a.service})`).join(', ')} — see \`ports check\`.`);
+  ctx.out.result(`Total: ${registry.allocations.length} port${registry.allocations.length === 1 ? '' : 's'} allocated to ${worktrees.size} worktree${worktrees.size === 1 ? '' : 's'}; registry ${store.file}`);
+  return 0;
+}

@@ -1,0 +1,100 @@
+/**
+ * Finds and loads the project's ports config with cosmiconfig (module name `ports`), validates
+ * it with zod, and applies defaults. The directory walk is ours — from the working directory up
+ * to the worktree root, then the main worktree's root — so a run in a repository without a
+ * config never loads cosmiconfig at all.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError } from '../errors';
+import { formatIssue } from '../core/registry-schema';
+import { configSchema, EMPTY_CONFIG, normalizeConfig, type PortsConfig } from './schema';
+
+export const MODULE_NAME = 'ports';
+export const SEARCH_PLACES = [
+  'package.json',
+  '.portsrc',
+  '.portsrc.json',
+  '.portsrc.yaml',
+  '.portsrc.yml',
+  '.portsrc.js',
+  '.portsrc.cjs',
+  '.portsrc.mjs',
+  '.config/portsrc',
+  '.config/portsrc.json',
+  '.config/portsrc.yaml',
+  '.config/portsrc.yml',
+  '.config/portsrc.js',
+  '.config/portsrc.cjs',
+  'ports.config.js',
+  'ports.config.cjs',
+  'ports.config.mjs',
+];
+
+function packageJsonDeclaresPorts(file: string): boolean {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    return pkg !== null && typeof pkg === 'object' && Object.prototype.hasOwnProperty.call(pkg, MODULE_NAME);
+  } catch {
+    return false; // a broken package.json is not ours to report
+  }
+}
+
+/** The first config file from `startDir` up to `stopDir` (inclusive), in cosmiconfig's order. */
+export function findConfigFile(startDir: string, stopDir: string | null): string | null {
+  let dir = path.resolve(startDir);
+  const stop = stopDir ? path.resolve(stopDir) : null;
+  for (;;) {
+    for (const place of SEARCH_PLACES) {
+      const file = path.join(dir, place);
+      if (!fs.existsSync(file)) continue;
+      if (place === 'package.json' && !packageJsonDeclaresPorts(file)) continue;
+      return file;
+    }
+    const parent = path.dirname(dir);
+    if (dir === stop || parent === dir || stop === null) return null;
+    if (stop && !dir.startsWith(stop)) return null;
+    dir = parent;
+  }
+}
+
+/** Loads and validates one config file through cosmiconfig. */
+export async function loadConfigFile(file: string): Promise<PortsConfig> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  let loaded: { config: unknown; isEmpty?: boolean } | null;
+  try {
+    loaded = await cosmiconfig(MODULE_NAME, { searchPlaces: SEARCH_PLACES, cache: false }).load(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      code === 'ENOENT' ? `Config file ${file} does not exist.` : `Cannot read the ports config ${file}: ${(error as Error).message.split('\n')[0]}`,
+      { file, hint: 'Fix the file (see .portsrc.example.json for every key), or pass --config FILE.', cause: error },
+    );
+  }
+  const data = loaded?.isEmpty || loaded?.config == null ? {} : loaded.config;
+  const result = configSchema.safeParse(data);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => formatIssue(issue, data));
+    throw new ConfigError(`Invalid ports config ${file}: ${problems.join('; ')}.`, {
+      file,
+      hint: 'See .portsrc.example.json (or schema/portsrc.schema.json) for every key and its type.',
+    });
+  }
+  return normalizeConfig(result.data, file);
+}
+
+export interface ConfigSearch {
+  cwd: string;
+  worktreeRoot: string | null;
+  mainRoot: string | null;
+  /** --config FILE */
+  explicitFile?: string;
+}
+
+export async function loadConfig(search: ConfigSearch): Promise<PortsConfig> {
+  if (search.explicitFile) return loadConfigFile(path.resolve(search.cwd, search.explicitFile));
+  let file = findConfigFile(search.cwd, search.worktreeRoot);
+  // A worktree added with --no-checkout (or a sparse one) has no files yet: use the main worktree's config.
+  if (!file && search.mainRoot && search.mainRoot !== search.worktreeRoot) file = findConfigFile(search.mainRoot, search.mainRoot);
+  return file ? loadConfigFile(file) : EMPTY_CONFIG;
+}

@@ -1,0 +1,122 @@
+/**
+ * What every command gets: where it runs, how it prints, and lazy access to the repository, the
+ * config and the registry store. Lazy, because `ports status --json` should not pay for
+ * cosmiconfig or a git call it does not need. Tests build a Context on real temp repos.
+ */
+import type { PortsConfig } from './config/schema';
+import type { RegistryStore } from './io/registry-store';
+import type { RepoInfo } from './io/git';
+
+export interface GlobalOptions {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  color: boolean;
+  cwd: string;
+  config: string | undefined;
+  registry: string | undefined;
+}
+
+export interface Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+  readonly color: boolean;
+  /** A result line on stdout. */
+  result(line: string): void;
+  /** The one JSON document of a `--json` run, on stdout. */
+  data(value: unknown): void;
+  /** A message on stderr (suppressed by --quiet). */
+  info(message: string): void;
+  /** A warning on stderr (never suppressed). */
+  warn(message: string): void;
+  /** Detail on stderr, only with --verbose. */
+  debug(message: string): void;
+  /** A transient progress line on stderr, only when stderr is a TTY. */
+  progress(message: string | null): void;
+  /** Wraps text in an ANSI style when colour is on. */
+  style(kind: 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan', text: string): string;
+}
+
+export interface Context {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly globals: GlobalOptions;
+  readonly out: Output;
+  now(): Date;
+  /** Paths of the repository around cwd (one git call, cached). */
+  repo(): Promise<RepoInfo>;
+  /** The project's config (cosmiconfig, cached); EMPTY_CONFIG defaults when there is none. */
+  config(): Promise<PortsConfig>;
+  /** The registry store for this repository (resolved from flag, env, config, or the default path). */
+  store(): Promise<RegistryStore>;
+}
+
+import * as path from 'node:path';
+import { EMPTY_CONFIG } from './config/schema';
+
+export interface ContextDeps {
+  env: NodeJS.ProcessEnv;
+  out: Output;
+  now?: () => Date;
+}
+
+/** The real Context: one git call and one config search at most, each on first use. */
+export function createContext(globals: GlobalOptions, deps: ContextDeps): Context {
+  const cwd = path.resolve(globals.cwd);
+  let repo: Promise<RepoInfo> | undefined;
+  let config: Promise<PortsConfig> | undefined;
+  let store: Promise<RegistryStore> | undefined;
+  const now = deps.now ?? (() => new Date());
+
+  const ctx: Context = {
+    cwd,
+    env: deps.env,
+    globals,
+    out: deps.out,
+    now,
+    repo() {
+      repo ??= import('./io/git').then((git) => git.resolveRepo(cwd, deps.env));
+      return repo;
+    },
+    config() {
+      config ??= (async () => {
+        const { loadConfig } = await import('./config/load');
+        let info: RepoInfo | null = null;
+        try {
+          info = await ctx.repo();
+        } catch (error) {
+          if (!globals.config && !(globals.registry || deps.env.PORTS_REGISTRY)) throw error;
+        }
+        const loaded = await loadConfig({
+          cwd,
+          worktreeRoot: info?.worktreeRoot ?? null,
+          mainRoot: info?.mainRoot ?? null,
+          explicitFile: globals.config,
+        });
+        if (loaded.file) deps.out.debug(`config: ${loaded.file}`);
+        return loaded ?? EMPTY_CONFIG;
+      })();
+      return config;
+    },
+    store() {
+      store ??= (async () => {
+        const { RegistryStore, DEFAULT_REGISTRY_PATH } = await import('./io/registry-store');
+        const cfg = await ctx.config();
+        let file: string;
+        if (globals.registry) file = path.resolve(cwd, globals.registry);
+        else if (deps.env.PORTS_REGISTRY) file = path.resolve(cwd, deps.env.PORTS_REGISTRY);
+        else {
+          const info = await ctx.repo();
+          // The main worktree's root, so every worktree shares one file; a bare repository keeps it in its common dir.
+          const base = info.mainRoot ?? info.commonDir;
+          file = path.resolve(base, cfg.registry ?? DEFAULT_REGISTRY_PATH);
+        }
+        deps.out.debug(`registry: ${file}`);
+        return new RegistryStore(file, { now, extraRanges: cfg.ranges });
+      })();
+      return store;
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,186 @@
+/**
+ * Where a port is chosen, and the other pure operations on the registry's allocations. No I/O:
+ * whether a port is free on the machine is asked through the `isFree` callback.
+ */
+import { ConflictError, RangeExhaustedError, UnknownServiceError, UsageError } from '../errors';
+import type { Allocation, PortRange, Registry } from './registry-schema';
+
+/** Who an allocation belongs to: a real worktree (by path) or a name given by a script. */
+export interface Owner {
+  worktree: string;
+  worktreePath?: string;
+  worktreeId?: string;
+}
+
+export function ownsAllocation(owner: Owner, allocation: Allocation): boolean {
+  if (owner.worktreePath) return allocation.worktree_path === owner.worktreePath;
+  return allocation.worktree === owner.worktree && !allocation.worktree_path;
+}
+
+export function allocationsOf(registry: Registry, owner: Owner): Allocation[] {
+  return registry.allocations.filter((a) => ownsAllocation(owner, a));
+}
+
+export function rangeOf(registry: Registry, service: string): PortRange {
+  const range = Object.prototype.hasOwnProperty.call(registry.ranges, service) ? registry.ranges[service] : undefined;
+  if (!range) throw new UnknownServiceError(service, Object.keys(registry.ranges));
+  return range;
+}
+
+export function takenPorts(registry: Registry): Set<number> {
+  return new Set(registry.allocations.map((a) => a.port));
+}
+
+/** Ports of the range that the registry does not hold, lowest first. */
+export function unallocatedPorts(range: PortRange, taken: ReadonlySet<number>): number[] {
+  const ports: number[] = [];
+  for (let port = range.start; port <= range.end; port++) if (!taken.has(port)) ports.push(port);
+  return ports;
+}
+
+/** Compresses sorted ports into `8082-8085, 8090` text. */
+export function describePortSet(ports: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ports.length; ) {
+    let j = i;
+    while (j + 1 < ports.length && ports[j + 1] === (ports[j] as number) + 1) j++;
+    parts.push(i === j ? String(ports[i]) : `${ports[i]}-${ports[j]}`);
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
+/**
+ * The lowest port of the service's range that is neither in the registry nor busy on the
+ * machine (the seed's rule). Busy ports are skipped, not handed out.
+ */
+export async function pickPort(
+  registry: Registry,
+  service: string,
+  isFree: (port: number) => Promise<boolean>,
+): Promise<{ port: number; skippedBusy: number[] }> {
+  const range = rangeOf(registry, service);
+  const taken = takenPorts(registry);
+  const skippedBusy: number[] = [];
+  for (const port of unallocatedPorts(range, taken)) {
+    if (await isFree(port)) return { port, skippedBusy };
+    skippedBusy.push(port);
+  }
+  const size = range.end - range.start + 1;
+  const held = size - unallocatedPorts(range, taken).length;
+  throw new RangeExhaustedError(service, range, `${held} allocated, ${skippedBusy.length} in use by other processes`);
+}
+
+export interface AllocationInput {
+  owner: Owner;
+  service: string;
+  description?: string;
+  /** A specific port instead of the lowest free one. */
+  port?: number;
+  allocatedBy: string;
+  now: string;
+}
+
+export interface AllocationOutcome {
+  allocation: Allocation;
+  /** False when the owner already held a port for the service (allocation is idempotent). */
+  created: boolean;
+}
+
+/**
+ * Allocates (or returns the existing) port for one (owner, service) and records it in
+ * `registry`. Throws typed errors: unknown service (1), port outside range (1), taken (4),
+ * range exhausted (3).
+ */
+export async function allocateInRegistry(
+  registry: Registry,
+  input: AllocationInput,
+  isFree: (port: number) => Promise<boolean>,
+): Promise<AllocationOutcome> {
+  const range = rangeOf(registry, input.service);
+  const existing = registry.allocations.find((a) => a.service === input.service && ownsAllocation(input.owner, a));
+  if (existing) {
+    if (input.port !== undefined && input.port !== existing.port) {
+      throw new ConflictError(
+        `${input.owner.worktree} already holds port ${existing.port} for ${input.service}.`,
+        `Release it first: \`ports release ${existing.port}\`, then ask for ${input.port} again.`,
+      );
+    }
+    return { allocation: existing, created: false };
+  }
+  let port: number;
+  if (input.port !== undefined) {
+    if (input.port < range.start || input.port > range.end) {
+      throw new UsageError(
+        `Port ${input.port} is outside the ${input.service} range ${range.start}-${range.end}.`,
+        `Choose a port in ${range.start}-${range.end}, or widen the range in your ports config.`,
+      );
+    }
+    const holder = registry.allocations.find((a) => a.port === input.port);
+    if (holder) {
+      throw new ConflictError(
+        `Port ${input.port} is already allocated to ${holder.worktree} (${holder.service}, since ${holder.allocated_at}).`,
+        `Run \`ports next ${input.service}\` for a free one, or \`ports release ${input.port}\` if ${holder.worktree} no longer needs it.`,
+      );
+    }
+    if (!(await isFree(input.port))) {
+      throw new ConflictError(
+        `Port ${input.port} is in use by another process on this machine.`,
+        `Run \`ports which ${input.port}\` to see who holds it, or omit --port to get the lowest free port.`,
+      );
+    }
+    port = input.port;
+  } else {
+    port = (await pickPort(registry, input.service, isFree)).port;
+  }
+  const allocation: Allocation = {
+    port,
+    worktree: input.owner.worktree,
+    service: input.service,
+    allocated_at: input.now,
+    allocated_by: input.allocatedBy,
+    description: input.description ?? '',
+    process_id: null,
+    health_status: 'unknown',
+  };
+  if (input.owner.worktreePath) allocation.worktree_path = input.owner.worktreePath;
+  if (input.owner.worktreeId) allocation.worktree_id = input.owner.worktreeId;
+  registry.allocations.push(allocation);
+  return { allocation, created: true };
+}
+
+/** Removes the allocations matching `predicate`; returns them. */
+export function removeAllocations(registry: Registry, predicate: (a: Allocation) => boolean): Allocation[] {
+  const removed: Allocation[] = [];
+  registry.allocations = registry.allocations.filter((a) => {
+    if (predicate(a)) {
+      removed.push(a);
+      return false;
+    }
+    return true;
+  });
+  return removed;
+}
+
+/** Merges config ranges into the registry: adds missing ones; with `replace`, updates changed ones. */
+export function mergeRanges(
+  registry: Registry,
+  ranges: Record<string, { start: number; end: number; description: string }>,
+  replace: boolean,
+): { added: string[]; updated: string[] } {
+  const added: string[] = [];
+  const updated: string[] = [];
+  for (const [name, range] of Object.entries(ranges)) {
+    const current = Object.prototype.hasOwnProperty.call(registry.ranges, name) ? registry.ranges[name] : undefined;
+    if (!current) {
+      registry.ranges[name] = { start: range.start, end: range.end, description: range.description };
+      added.push(name);
+    } else if (replace && (current.start !== range.start || current.end !== range.end)) {
+      current.start = range.start;
+      current.end = range.end;
+      if (range.description) current.description = range.description;
+      updated.push(name);
+    }
+  }
+  return { added, updated };
+}

@@ -1,0 +1,153 @@
+/**
+ * The git edge. One `git rev-parse` call answers every path question (current worktree, its git
+ * dir, the common dir); `git worktree list --porcelain` lists live worktrees. Every spawn strips
+ * GIT_DIR, GIT_INDEX_FILE and friends: inside a hook git exports them, and they would redirect a
+ * call aimed at another folder.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { NotFoundError, PortsError, ExitCode } from '../errors';
+
+const REPO_LOCAL_GIT_VARS = [
+  'GIT_DIR',
+  'GIT_INDEX_FILE',
+  'GIT_WORK_TREE',
+  'GIT_COMMON_DIR',
+  'GIT_PREFIX',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_NAMESPACE',
+  'GIT_QUARANTINE_PATH',
+  'GIT_GRAFT_FILE',
+  'GIT_IMPLICIT_WORK_TREE',
+  'GIT_INTERNAL_SUPER_PREFIX',
+];
+
+/** The environment without the variables that pin git to one repository. */
+export function cleanGitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean: NodeJS.ProcessEnv = { ...env };
+  for (const name of REPO_LOCAL_GIT_VARS) delete clean[name];
+  return clean;
+}
+
+export interface RepoInfo {
+  /** Top level of the current worktree; null inside a bare repository or a .git folder. */
+  worktreeRoot: string | null;
+  /** This worktree's git dir (`.git`, or `.git/worktrees/<id>` for a linked worktree). */
+  gitDir: string;
+  /** The repository's common dir, shared by all its worktrees. */
+  commonDir: string;
+  /** A linked worktree (made by `git worktree add`): its git dir differs from the common dir. */
+  isLinkedWorktree: boolean;
+  /** git's admin id of a linked worktree (`.git/worktrees/<id>`), which survives `git worktree move`. */
+  worktreeId: string | null;
+  /** Root of the main worktree; null for a bare repository. */
+  mainRoot: string | null;
+  bare: boolean;
+}
+
+export function runGit(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv) {
+  const result = spawnSync('git', args, { cwd, env: cleanGitEnv(env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.error) {
+    const code = (result.error as NodeJS.ErrnoException).code;
+    throw new PortsError(code === 'ENOENT' ? 'git was not found on PATH.' : `Could not run git: ${result.error.message}`, {
+      exitCode: ExitCode.usage,
+      hint: 'Install git (2.20 or newer) and make sure it is on PATH.',
+      cause: result.error,
+    });
+  }
+  return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+}
+
+function coreBareFromConfig(commonDir: string): boolean {
+  try {
+    const text = fs.readFileSync(path.join(commonDir, 'config'), 'utf8');
+    const core = /^\s*\[core\]([^[]*)/im.exec(text);
+    return core !== null && /^\s*bare\s*=\s*true\s*$/im.test(core[1] ?? '');
+  } catch {
+    return false;
+  }
+}
+
+export function resolveRepo(cwd: string, env: NodeJS.ProcessEnv): RepoInfo {
+  // --show-toplevel last: it fails in a bare repo or inside .git, after printing the rest.
+  const { stdout, stderr } = runGit(
+    ['rev-parse', '--path-format=absolute', '--git-dir', '--git-common-dir', '--is-bare-repository', '--show-toplevel'],
+    cwd,
+    env,
+  );
+  const lines = stdout.split('\n').filter((line) => line !== '');
+  if (lines.length < 3) {
+    const why = stderr.trim().split('\n')[0] ?? '';
+    throw new NotFoundError(
+      `${cwd} is not inside a git repository${why ? ` (${why.replace(/^fatal: /, '')})` : ''}.`,
+      'Run ports inside a git repository or one of its worktrees, or pass --cwd DIR (or --registry FILE to use a registry directly).',
+    );
+  }
+  const [gitDir, commonDir, bareFlag, toplevel] = lines as [string, string, string, string | undefined];
+  const isLinkedWorktree = path.resolve(gitDir) !== path.resolve(commonDir);
+  const bare = bareFlag === 'true' || (isLinkedWorktree && coreBareFromConfig(commonDir));
+  let mainRoot: string | null = null;
+  if (!bare) {
+    if (path.basename(commonDir) === '.git') mainRoot = path.dirname(commonDir);
+    else if (!isLinkedWorktree && toplevel) mainRoot = toplevel; // --separate-git-dir
+  }
+  const worktreesDir = path.join(commonDir, 'worktrees') + path.sep;
+  return {
+    worktreeRoot: toplevel ?? null,
+    gitDir,
+    commonDir,
+    isLinkedWorktree,
+    worktreeId: isLinkedWorktree && gitDir.startsWith(worktreesDir) ? path.basename(gitDir) : null,
+    mainRoot,
+    bare,
+  };
+}
+
+export interface LiveWorktree {
+  path: string;
+  head: string | null;
+  branch: string | null;
+  bare: boolean;
+  detached: boolean;
+  locked: boolean;
+  prunable: boolean;
+}
+
+export function parseWorktreeList(porcelain: string): LiveWorktree[] {
+  const worktrees: LiveWorktree[] = [];
+  let current: LiveWorktree | null = null;
+  for (const line of porcelain.split('\n')) {
+    if (line.startsWith('worktree ')) {
+      current = { path: line.slice(9), head: null, branch: null, bare: false, detached: false, locked: false, prunable: false };
+      worktrees.push(current);
+    } else if (current) {
+      if (line.startsWith('HEAD ')) current.head = line.slice(5);
+      else if (line.startsWith('branch ')) current.branch = line.slice(7);
+      else if (line === 'bare') current.bare = true;
+      else if (line === 'detached') current.detached = true;
+      else if (line === 'locked' || line.startsWith('locked ')) current.locked = true;
+      else if (line === 'prunable' || line.startsWith('prunable ')) current.prunable = true;
+    }
+  }
+  return worktrees;
+}
+
+export function listWorktrees(cwd: string, env: NodeJS.ProcessEnv): LiveWorktree[] {
+  const { status, stdout, stderr } = runGit(['worktree', 'list', '--porcelain'], cwd, env);
+  if (status !== 0) {
+    throw new PortsError(`git worktree list failed: ${stderr.trim()}`, { exitCode: ExitCode.usage, hint: 'Check that the repository is healthy (`git worktree list`).' });
+  }
+  return parseWorktreeList(stdout);
+}
+
+/** Where a linked worktree with this admin id lives now (follows `git worktree move`), or null. */
+export function worktreePathById(commonDir: string, id: string): string | null {
+  try {
+    const gitFile = fs.readFileSync(path.join(commonDir, 'worktrees', id, 'gitdir'), 'utf8').trim();
+    return path.dirname(gitFile);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Is a port free on this machine? A bind test, because only the kernel knows: a listener on
+ * 127.0.0.1, ::1, a wildcard or an interface address all make the bind fail. `::` (dual-stack)
+ * catches IPv4 and IPv6 listeners at once; 0.0.0.0 is tried as well, for systems where `::`
+ * is IPv6-only (net.ipv6.bindv6only=1) or IPv6 is off.
+ */
+import * as net from 'node:net';
+
+type BindOutcome = 'free' | 'busy' | 'unsupported' | 'denied';
+
+function tryBind(port: number, host: string): Promise<BindOutcome> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') resolve('busy');
+      else if (error.code === 'EACCES' || error.code === 'EPERM') resolve('denied');
+      else resolve('unsupported'); // EAFNOSUPPORT, EADDRNOTAVAIL: no such family/address here
+    });
+    server.listen({ port, host, exclusive: true }, () => {
+      server.close(() => resolve('free'));
+    });
+  });
+}
+
+function canConnect(port: number, host: string, timeoutMs = 250): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** True when nobody listens on `port` on IPv4 or IPv6, loopback, wildcard or interface address. */
+export async function checkPortAvailable(port: number): Promise<boolean> {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return false;
+  const v6 = await tryBind(port, '::');
+  if (v6 === 'busy') return false;
+  const v4 = await tryBind(port, '0.0.0.0');
+  if (v4 === 'busy') return false;
+  if (v6 === 'denied' || v4 === 'denied') {
+    // Privileged port and no right to bind it: fall back to asking whether anyone answers.
+    return !((await canConnect(port, '127.0.0.1')) || (await canConnect(port, '::1')));
+  }
+  return v6 === 'free' || v4 === 'free';
+}

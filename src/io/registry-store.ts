@@ -1,0 +1,217 @@
+/**
+ * The registry file: read (validated on every read), and read-modify-write under the lock with
+ * an atomic replace. A file that cannot be understood is never written: the error names the
+ * file and the exact place, and the bytes stay as they were.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RegistryCorruptError, RegistryError, RegistryMissingError } from '../errors';
+import { emptyRegistry, validateRegistry, type PortRange, type Registry } from '../core/registry-schema';
+import { findKeyProblem } from '../core/strict-json';
+import { writeFileAtomic } from './atomic-write';
+import { acquireLock, cleanupTempFiles, type LockOptions } from './lock';
+
+export const DEFAULT_REGISTRY_PATH = path.join('design', 'worktrees', 'ports.json');
+
+export interface Transaction {
+  /** Marks the registry as modified, so it is written when the update returns. */
+  changed(): void;
+  /** True when this update created the registry. */
+  readonly created: boolean;
+}
+
+export interface StoreOptions {
+  now?: () => Date;
+  lock?: LockOptions;
+  /** Ranges a new registry starts with besides the default ones (from config). */
+  extraRanges?: Record<string, PortRange>;
+}
+
+function lineAndColumn(text: string, position: number): string {
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  const column = position - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}`;
+}
+
+/** Turns JSON.parse's complaint into something that points at the place and the likely cause. */
+function describeJsonError(text: string, error: Error): string {
+  if (text.trim() === '') return 'the file is empty';
+  if (text.includes('\u0000')) return `the file contains NUL bytes (at byte ${text.indexOf('\u0000')}): it was probably cut short by a crash or a full disk`;
+  const marker = /^(<{7}|={7}|>{7})( |$)/m.exec(text);
+  if (marker) return `the file contains git conflict markers (${lineAndColumn(text, marker.index)}): finish the merge`;
+  const position = /position (\d+)/.exec(error.message);
+  const where = position ? ` at ${lineAndColumn(text, Number(position[1]))}` : '';
+  return `not valid JSON${where}: ${error.message.replace(/^Unexpected token/, 'unexpected token').replace(/ in JSON at position \d+.*$/, '')}`;
+}
+
+/** Parses and validates registry text; throws RegistryCorruptError naming the place. */
+export function parseRegistryText(file: string, text: string): Registry {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new RegistryCorruptError(file, [describeJsonError(text, error as Error)]);
+  }
+  const keyProblem = findKeyProblem(text);
+  if (keyProblem) throw new RegistryCorruptError(file, [keyProblem]);
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new RegistryCorruptError(file, ['(root): expected an object with "ranges", "allocations" and "metadata"']);
+  }
+  const result = validateRegistry(data);
+  if (!result.ok) throw new RegistryCorruptError(file, result.problems);
+  return result.registry;
+}
+
+function ioError(file: string, action: string, error: NodeJS.ErrnoException): RegistryError {
+  const why: Record<string, string> = {
+    EISDIR: 'a directory is in its place',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'the file system is read-only',
+    ENOSPC: 'the disk is full',
+    EDQUOT: 'the disk quota is exceeded',
+    ENOTDIR: 'a part of its path is a file, not a folder',
+    ELOOP: 'too many levels of symbolic links',
+  };
+  const reason = why[error.code ?? ''] ?? error.message;
+  return new RegistryError(file, `Cannot ${action} the port registry ${file}: ${reason}.`, {
+    hint:
+      error.code === 'ENOSPC' || error.code === 'EDQUOT'
+        ? 'Free some disk space and run the command again; the registry was not changed.'
+        : 'Fix the file or folder permissions (or pass --registry FILE to use another file); the registry was not changed.',
+    cause: error,
+  });
+}
+
+export function currentUser(): string {
+  let name: string | undefined;
+  try {
+    name = os.userInfo().username;
+  } catch {
+    name = process.env.USER ?? process.env.USERNAME;
+  }
+  return `${name || 'unknown'}@${os.hostname()}`;
+}
+
+export class RegistryStore {
+  readonly file: string;
+  private readonly now: () => Date;
+  private readonly options: StoreOptions;
+
+  constructor(file: string, options: StoreOptions = {}) {
+    this.file = path.resolve(file);
+    this.now = options.now ?? (() => new Date());
+    this.options = options;
+  }
+
+  exists(): boolean {
+    return fs.existsSync(this.file);
+  }
+
+  /** The registry as it is on disk, validated. Throws RegistryMissingError when absent. */
+  read(): Registry {
+    const registry = this.readIfExists();
+    if (!registry) throw new RegistryMissingError(this.file);
+    return registry;
+  }
+
+  readIfExists(): Registry | null {
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(this.file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw ioError(this.file, 'read', error as NodeJS.ErrnoException);
+    }
+    if (stat.isSymbolicLink()) {
+      throw new RegistryError(this.file, `The port registry ${this.file} is a symbolic link (to ${safeReadlink(this.file)}).`, {
+        hint: 'ports replaces the registry by an atomic rename, which would turn the link into a plain file. Pass the real file with --registry FILE (or PORTS_REGISTRY), or replace the link by the file.',
+      });
+    }
+    if (stat.isDirectory()) throw ioError(this.file, 'read', Object.assign(new Error('EISDIR'), { code: 'EISDIR' }));
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (error) {
+      throw ioError(this.file, 'read', error as NodeJS.ErrnoException);
+    }
+    return parseRegistryText(this.file, text);
+  }
+
+  /**
+   * Read-modify-write under the registry lock. `fn` mutates the registry in place and calls
+   * `tx.changed()`; the file is written (atomically) only then. With `create`, a missing
+   * registry starts empty with the default ranges.
+   */
+  async update<T>(fn: (registry: Registry, tx: Transaction) => T | Promise<T>, options: { create?: boolean } = {}): Promise<T> {
+    const dir = path.dirname(this.file);
+    if (options.create) {
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+      } catch (error) {
+        throw ioError(this.file, 'create the folder of', error as NodeJS.ErrnoException);
+      }
+    } else if (!fs.existsSync(this.file)) {
+      throw new RegistryMissingError(this.file);
+    }
+    let lock;
+    try {
+      lock = await acquireLock(this.file, this.options.lock);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code) throw ioError(this.file, 'lock', error as NodeJS.ErrnoException);
+      throw error;
+    }
+    try {
+      cleanupTempFiles(this.file);
+      let registry = this.readIfExists();
+      let dirty = false;
+      const created = registry === null;
+      if (!registry) {
+        if (!options.create) throw new RegistryMissingError(this.file);
+        registry = emptyRegistry(this.stamp(), this.options.extraRanges);
+        dirty = true;
+      }
+      const tx: Transaction = {
+        changed: () => {
+          dirty = true;
+        },
+        created,
+      };
+      const result = await fn(registry, tx);
+      if (dirty) this.write(registry);
+      return result;
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** ISO 8601 with milliseconds, so two writes in one second still differ. */
+  stamp(): string {
+    return this.now().toISOString();
+  }
+
+  private write(registry: Registry): void {
+    let stamp = this.stamp();
+    if (stamp <= registry.metadata.last_updated && /Z$/.test(registry.metadata.last_updated)) {
+      stamp = new Date(Date.parse(registry.metadata.last_updated) + 1).toISOString();
+    }
+    registry.metadata.last_updated = stamp;
+    registry.metadata.total_allocations = registry.allocations.length;
+    try {
+      writeFileAtomic(this.file, JSON.stringify(registry, null, 2) + '\n');
+    } catch (error) {
+      throw ioError(this.file, 'write', error as NodeJS.ErrnoException);
+    }
+  }
+}
+
+function safeReadlink(file: string): string {
+  try {
+    return fs.readlinkSync(file);
+  } catch {
+    return '?';
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * run(argv, deps) → exit code: the one place where errors become exit codes and messages.
+ */
+import { ExitCode, PortsError } from './errors';
+import { COMMANDS, helpText, parseArgs } from './cli';
+import { createContext, type Context } from './context';
+import { colorWanted, createOutput, type Streams } from './output';
+
+export interface RunDeps extends Streams {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  now?: () => Date;
+}
+
+export const VERSION = '0.1.0';
+/** Not one of the documented codes on purpose: an internal error is a bug (EX_SOFTWARE). */
+export const INTERNAL_ERROR = 70;
+
+export async function run(argv: readonly string[], deps: RunDeps): Promise<number> {
+  const fallbackOut = createOutput(deps, { json: false, quiet: false, verbose: false, color: colorWanted(deps.env, deps.stderr.isTTY === true, undefined) });
+  let out = fallbackOut;
+  try {
+    const { command, name, args } = parseArgs(argv);
+    const f = args.flags;
+    const format = typeof f.format === 'string' ? f.format : undefined;
+    if (format !== undefined && format !== 'json' && format !== 'text') {
+      throw new PortsError(`--format must be "text" or "json", got "${format}".`, { exitCode: ExitCode.usage });
+    }
+    const json = f.json === true || format === 'json';
+    out = createOutput(deps, {
+      json,
+      quiet: f.quiet === true,
+      verbose: f.verbose === true,
+      color: colorWanted(deps.env, deps.stdout.isTTY === true, f['no-color'] === true ? false : undefined),
+    });
+    if (f.version) {
+      out.result(VERSION);
+      return ExitCode.ok;
+    }
+    if (!command) {
+      if (name) {
+        throw new PortsError(`Unknown command "${name}".`, {
+          exitCode: ExitCode.usage,
+          hint: `Commands: ${COMMANDS.map((c) => c.name).join(', ')}. Run \`ports --help\`.`,
+        });
+      }
+      deps.stdout.write(helpText() + '\n');
+      return f.help ? ExitCode.ok : ExitCode.usage;
+    }
+    if (f.help) {
+      deps.stdout.write(helpText(command) + '\n');
+      return ExitCode.ok;
+    }
+    const ctx: Context = createContext(
+      {
+        json,
+        quiet: f.quiet === true,
+        verbose: f.verbose === true,
+        color: out.color,
+        cwd: typeof f.cwd === 'string' ? f.cwd : deps.cwd,
+        config: typeof f.config === 'string' ? f.config : undefined,
+        registry: typeof f.registry === 'string' ? f.registry : undefined,
+      },
+      { env: deps.env, out, now: deps.now },
+    );
+    return await command.run(ctx, args);
+  } catch (error) {
+    return reportError(error, out, deps.stderr);
+  }
+}
+
+export function reportError(error: unknown, out: ReturnType<typeof createOutput>, stderr: Streams['stderr']): number {
+  if (error instanceof PortsError) {
+    const lines = [`${out.style('red', 'ports:')} ${error.message}`];
+    if (error.hint) lines.push(`  ${error.hint}`);
+    if (out.verbose && error.cause instanceof Error) lines.push(out.style('dim', `  cause: ${error.cause.stack ?? error.cause.message}`));
+    stderr.write(lines.join('\n') + '\n');
+    return error.exitCode;
+  }
+  const err = error as Error;
+  stderr.write(`ports: internal error (a bug, please report it): ${err?.stack ?? String(error)}\n`);
+  return INTERNAL_ERROR;
+}
+
+/** Entry point of bin/ports.js. */
+export function main(): void {
+  run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`ports: internal error: ${String(error)}\n`);
+      process.exitCode = INTERNAL_ERROR;
+    },
+  );
+}

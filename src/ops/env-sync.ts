@@ -1,0 +1,47 @@
+/**
+ * The worktree's `.env` managed block follows the registry: one variable per allocation of
+ * the worktree (the configured name, default PORT_<SERVICE>) plus COMPOSE_PROJECT_NAME.
+ */
+import * as path from 'node:path';
+import type { Context } from '../context';
+import { defaultEnvName, type PortsConfig } from '../config/schema';
+import type { Allocation, Registry } from '../core/registry-schema';
+import { composeProjectName } from '../core/project-name';
+import { writeWorktreeEnv } from '../io/env-file';
+import type { RepoInfo } from '../io/git';
+
+export function repoName(repo: RepoInfo): string {
+  const base = repo.mainRoot ? path.basename(repo.mainRoot) : path.basename(repo.commonDir);
+  return base.replace(/\.git$/, '') || 'repo';
+}
+
+/** The variables of one worktree, in config order then by service name. */
+export function envVarsFor(
+  allocations: readonly Allocation[],
+  config: PortsConfig,
+  project: string | null,
+): [string, string][] {
+  const order = new Map(config.services.map((s, i) => [s.name, i]));
+  const sorted = [...allocations].sort(
+    (a, b) => (order.get(a.service) ?? 1e6) - (order.get(b.service) ?? 1e6) || a.service.localeCompare(b.service),
+  );
+  const vars: [string, string][] = sorted.map((a) => [config.services.find((s) => s.name === a.service)?.env ?? defaultEnvName(a.service), String(a.port)]);
+  if (project && vars.length) vars.push(['COMPOSE_PROJECT_NAME', project]);
+  return vars;
+}
+
+export async function projectNameFor(ctx: Context, worktreeRoot: string): Promise<string> {
+  const repo = await ctx.repo();
+  const isMain = repo.mainRoot !== null && path.resolve(repo.mainRoot) === path.resolve(worktreeRoot);
+  return composeProjectName(repoName(repo), path.basename(worktreeRoot), isMain, worktreeRoot);
+}
+
+/** Rewrites the managed block of the worktree at `worktreeRoot` from `registry`. */
+export async function syncWorktreeEnv(ctx: Context, registry: Registry, worktreeRoot: string) {
+  const config = await ctx.config();
+  const mine = registry.allocations.filter((a) => a.worktree_path === worktreeRoot);
+  const vars = envVarsFor(mine, config, await projectNameFor(ctx, worktreeRoot));
+  const result = writeWorktreeEnv(worktreeRoot, config.envFile, vars.length ? vars : null);
+  if (result.changed) ctx.out.debug(`${result.deleted ? 'removed' : 'wrote'} ${result.file}`);
+  return result;
+}

@@ -1,0 +1,38 @@
+/**
+ * Applies the reconcile plan to a registry being updated: the cheap step every hook run and
+ * every writing command takes first, so ports of removed worktrees come back unasked.
+ */
+import type { Context } from '../context';
+import { planReconcile, type ReconcilePlan } from '../core/reconcile';
+import { removeAllocations } from '../core/allocation';
+import type { Registry } from '../core/registry-schema';
+import type { Transaction } from '../io/registry-store';
+import { snapshotWorktrees, type WorktreeSnapshot } from './worktrees';
+
+/** Takes the worktree snapshot outside the lock; null when there is no repository to compare with. */
+export async function snapshotForReconcile(ctx: Context): Promise<WorktreeSnapshot | null> {
+  try {
+    return await snapshotWorktrees(ctx);
+  } catch (error) {
+    ctx.out.debug(`reconcile skipped: ${(error as Error).message}`);
+    return null;
+  }
+}
+
+export function applyReconcile(registry: Registry, tx: Transaction, snapshot: WorktreeSnapshot | null, ctx: Context): ReconcilePlan | null {
+  if (!snapshot || !registry.allocations.some((a) => a.worktree_path)) return null;
+  const plan = planReconcile(registry.allocations, snapshot.facts);
+  if (plan.release.length) {
+    const gone = new Set(plan.release);
+    removeAllocations(registry, (a) => gone.has(a));
+    tx.changed();
+    for (const a of plan.release) ctx.out.debug(`reclaimed ${a.port} (${a.service}) of vanished worktree ${a.worktree} (${a.worktree_path})`);
+  }
+  for (const move of plan.moved) {
+    move.allocation.worktree_path = move.path;
+    move.allocation.worktree = move.name;
+    tx.changed();
+    ctx.out.debug(`worktree ${move.name} moved to ${move.path}; it keeps port ${move.allocation.port}`);
+  }
+  return plan;
+}
