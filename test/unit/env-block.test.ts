@@ -1,6 +1,10 @@
 import { parse as dotenvParse } from 'dotenv';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BLOCK_BEGIN, BLOCK_END, mergeEnvBlock, parseEnvBlock, renderEnvBlock, type EnvVars } from '../../src/core/env-block';
 import { ConflictError, UsageError } from '../../src/errors';
+import { readWorktreeEnv, writeWorktreeEnv } from '../../src/io/env-file';
 
 const VARS: EnvVars = [
   ['PORT_WEB', '8081'],
@@ -156,5 +160,72 @@ describe('parseEnvBlock', () => {
   it('reads back what mergeEnvBlock wrote', () => {
     const content = mergeEnvBlock('X=1', VARS).content!;
     expect([...parseEnvBlock(content)!]).toEqual(VARS);
+  });
+});
+
+describe('writeWorktreeEnv / readWorktreeEnv (the file on disk)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-env-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const envPath = () => path.join(dir, '.env');
+
+  it('creates the file, reads the block back, and deletes the file on release when it holds nothing else', () => {
+    expect(writeWorktreeEnv(dir, '.env', VARS)).toEqual({ file: envPath(), changed: true, deleted: false });
+    expect(fs.readFileSync(envPath(), 'utf8')).toBe(BLOCK);
+    expect(readWorktreeEnv(dir, '.env')).toEqual({ file: envPath(), vars: new Map(VARS), exists: true });
+    expect(writeWorktreeEnv(dir, '.env', VARS).changed).toBe(false);
+    expect(writeWorktreeEnv(dir, '.env', null)).toEqual({ file: envPath(), changed: true, deleted: true });
+    expect(fs.existsSync(envPath())).toBe(false);
+    expect(readWorktreeEnv(dir, '.env')).toEqual({ file: envPath(), vars: null, exists: false });
+  });
+
+  it('keeps a user\'s file, byte for byte, when the block is removed', () => {
+    const mine = 'export X=1\r\n# mine\r\nY=2';
+    fs.writeFileSync(envPath(), mine);
+    writeWorktreeEnv(dir, '.env', VARS);
+    expect(dotenvParse(fs.readFileSync(envPath()))).toEqual({ X: '1', Y: '2', PORT_WEB: '8081', COMPOSE_PROJECT_NAME: 'myrepo-feature-x' });
+    expect(writeWorktreeEnv(dir, '.env', [])).toEqual({ file: envPath(), changed: true, deleted: false });
+    expect(fs.readFileSync(envPath(), 'utf8')).toBe(`${mine}\r\n`);
+  });
+
+  it('keeps the file\'s mode', () => {
+    fs.writeFileSync(envPath(), 'A=1\n', { mode: 0o600 });
+    fs.chmodSync(envPath(), 0o600);
+    writeWorktreeEnv(dir, '.env', VARS);
+    expect(fs.statSync(envPath()).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes a nested env file, creating its folder', () => {
+    expect(writeWorktreeEnv(dir, 'config/dev.env', VARS).file).toBe(path.join(dir, 'config', 'dev.env'));
+    expect(readWorktreeEnv(dir, 'config/dev.env').vars).toEqual(new Map(VARS));
+  });
+
+  it('refuses (exit 4) and leaves the file untouched when the user sets a managed variable', () => {
+    fs.writeFileSync(envPath(), 'PORT_WEB=3000\n');
+    let error: unknown;
+    try {
+      writeWorktreeEnv(dir, '.env', VARS);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).exitCode).toBe(4);
+    expect((error as ConflictError).message).toContain(`${envPath()} already sets PORT_WEB outside the ports block`);
+    expect((error as ConflictError).hint).toMatch(/services\.<name>\.env/);
+    expect(fs.readFileSync(envPath(), 'utf8')).toBe('PORT_WEB=3000\n');
+  });
+
+  it.each([['8080\nEVIL=1'], ['$(rm -rf ~)']])('refuses the injected value %p without touching the file', (value) => {
+    fs.writeFileSync(envPath(), 'A=1\n');
+    expect(() => writeWorktreeEnv(dir, '.env', [['PORT_WEB', value]])).toThrow(UsageError);
+    expect(fs.readFileSync(envPath(), 'utf8')).toBe('A=1\n');
+  });
+
+  it('names the file and the line of a malformed block', () => {
+    fs.writeFileSync(envPath(), `A=1\n${BLOCK_BEGIN}\nPORT_WEB=1\n`);
+    expect(() => readWorktreeEnv(dir, '.env')).toThrow(`${envPath()}:2: the managed ports block is not terminated`);
+    expect(() => writeWorktreeEnv(dir, '.env', VARS)).toThrow(ConflictError);
   });
 });
