@@ -39,7 +39,8 @@ interface Attempt {
   detail: string;
 }
 
-type AttemptFn = (host: string, remainingMs: number) => Promise<Attempt>;
+/** `remainingMs` bounds this attempt; `timeoutMs` is the whole probe's, for messages. */
+type AttemptFn = (host: string, remainingMs: number, timeoutMs: number) => Promise<Attempt>;
 
 /**
  * Tries each host until one answers or the shared deadline passes. Refused and unreachable hosts
@@ -56,7 +57,7 @@ async function probeHosts(hostsOption: string[] | undefined, timeoutMs: number, 
     if (remaining <= 0) break;
     let result: Attempt;
     try {
-      result = await attempt(host, remaining);
+      result = await attempt(host, remaining, timeoutMs);
     } catch (error) {
       result = { connected: false, answered: false, ok: false, detail: describeError(error) };
     }
@@ -98,6 +99,7 @@ function converse(
   host: string,
   port: number,
   remainingMs: number,
+  timeoutMs: number,
   request: Buffer | string | null,
   judge: (received: Buffer) => { ok: boolean; detail: string } | 'more',
 ): Promise<Attempt> {
@@ -118,7 +120,7 @@ function converse(
         connected,
         answered: false,
         ok: false,
-        detail: connected ? `connected, but no answer within ${Math.round(remainingMs)} ms` : `no connection within ${Math.round(remainingMs)} ms`,
+        detail: connected ? `connected, but no answer within ${timeoutMs} ms` : `no connection within ${timeoutMs} ms`,
       });
     }, remainingMs);
     socket.on('connect', () => {
@@ -149,13 +151,13 @@ function preview(data: Buffer): string {
 }
 
 export function probeTcp(port: number, opts: ProbeOptions): Promise<ProbeResult> {
-  return probeHosts(opts.hosts, opts.timeoutMs, (host, remaining) => converse(host, port, remaining, null, () => 'more'));
+  return probeHosts(opts.hosts, opts.timeoutMs, (host, remaining, timeout) => converse(host, port, remaining, timeout, null, () => 'more'));
 }
 
 /** A Redis answers PING with +PONG; one that wants a password still proves it is up. */
 export function probeRedis(port: number, opts: ProbeOptions): Promise<ProbeResult> {
-  return probeHosts(opts.hosts, opts.timeoutMs, (host, remaining) =>
-    converse(host, port, remaining, 'PING\r\n', (received) => {
+  return probeHosts(opts.hosts, opts.timeoutMs, (host, remaining, timeout) =>
+    converse(host, port, remaining, timeout, 'PING\r\n', (received) => {
       const end = received.indexOf('\r\n');
       if (end < 0) return received.length > 512 ? { ok: false, detail: `not a Redis reply: ${preview(received)}` } : 'more';
       const line = received.subarray(0, end).toString('utf8');
@@ -172,8 +174,8 @@ export function probeRedis(port: number, opts: ProbeOptions): Promise<ProbeResul
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
 export function probePostgres(port: number, opts: ProbeOptions): Promise<ProbeResult> {
-  return probeHosts(opts.hosts, opts.timeoutMs, (host, remaining) =>
-    converse(host, port, remaining, SSL_REQUEST, (received) => {
+  return probeHosts(opts.hosts, opts.timeoutMs, (host, remaining, timeout) =>
+    converse(host, port, remaining, timeout, SSL_REQUEST, (received) => {
       const first = String.fromCharCode(received[0] ?? 0);
       if (received.length === 1 && (first === 'S' || first === 'N')) {
         return { ok: true, detail: first === 'S' ? 'PostgreSQL (SSL available)' : 'PostgreSQL (SSL not enabled)' };
@@ -196,7 +198,7 @@ function describeExpectation(expect: number | number[] | undefined): string {
 
 export function probeHttp(port: number, opts: HttpProbeOptions): Promise<ProbeResult> {
   const path = opts.path ?? '/';
-  return probeHosts(opts.hosts, opts.timeoutMs, (host, remaining) =>
+  return probeHosts(opts.hosts, opts.timeoutMs, (host, remaining, timeout) =>
     new Promise<Attempt>((resolve) => {
       let connected = false;
       let settled = false;
@@ -214,7 +216,7 @@ export function probeHttp(port: number, opts: HttpProbeOptions): Promise<ProbeRe
           connected,
           answered: false,
           ok: false,
-          detail: connected ? `connected, but no HTTP response within ${Math.round(remaining)} ms` : `no connection within ${Math.round(remaining)} ms`,
+          detail: connected ? `connected, but no HTTP response within ${timeout} ms` : `no connection within ${timeout} ms`,
         });
       }, remaining);
       request.on('socket', (socket) => socket.once('connect', () => (connected = true)));
