@@ -125,6 +125,79 @@ export const COMMANDS: CommandSpec[] = [
     run: async (ctx, a) =>
       (await import('./commands/status')).status(ctx, { all: a.flags.all === true, worktree: str(a.flags.worktree), check: a.flags.check === true }),
   },
+  {
+    name: 'check',
+    usage: 'ports check [--ignore KIND]',
+    summary: 'report conflicts (same port twice, foreign listeners, vanished worktrees, .env drift, …); exit 4 when any',
+    flags: {
+      ignore: { type: 'string', multiple: true, value: 'KIND', description: 'do not report this kind (e.g. allocation_mismatch); repeatable' },
+    },
+    maxPositionals: 0,
+    examples: ['ports check', 'ports check --json', 'ports check --ignore allocation_mismatch'],
+    run: async (ctx, a) => (await import('./commands/check')).check(ctx, { ignore: list(a.flags.ignore) }),
+  },
+  {
+    name: 'health',
+    usage: 'ports health [--worktree NAME] [--timeout MS]',
+    summary: 'check that allocated services answer; store health_status and process_id; exit 4 when any is not healthy',
+    flags: {
+      worktree: { type: 'string', short: 'w', value: 'NAME', description: 'only this worktree’s ports (default: every allocation)' },
+      timeout: { type: 'string', short: 't', value: 'MS', description: 'per-port timeout (default: the service’s health.timeoutMs, else 2000)' },
+    },
+    maxPositionals: 0,
+    examples: ['ports health', 'ports health --worktree feature-x --timeout 500', 'ports health --json'],
+    run: async (ctx, a) =>
+      (await import('./commands/health')).health(ctx, {
+        worktree: str(a.flags.worktree),
+        timeoutMs: parseInteger(str(a.flags.timeout), '--timeout', 1, 600000),
+      }),
+  },
+  {
+    name: 'which',
+    usage: 'ports which PORT',
+    summary: 'who holds PORT: registry owner, listening PID, its command and working directory, container',
+    flags: {},
+    maxPositionals: 1,
+    examples: ['ports which 8081', 'ports which 5432 --json'],
+    run: async (ctx, a) => {
+      if (a.positionals.length !== 1) throw new UsageError('ports which needs a PORT.', 'Example: `ports which 8081`.');
+      return (await import('./commands/which')).which(ctx, { port: parseInteger(a.positionals[0], 'PORT', 1, 65535) as number });
+    },
+  },
+  {
+    name: 'exec',
+    usage: 'ports exec -- CMD [ARG…]',
+    summary: "run CMD with this worktree's port variables and COMPOSE_PROJECT_NAME in its environment; exit with CMD's code",
+    flags: {},
+    maxPositionals: Infinity,
+    examples: ['ports exec -- docker compose up -d', 'ports exec -- npm run dev', 'ports exec -- sh -c \'echo $PORT_WEB\''],
+    run: async (ctx, a) => {
+      if (a.positionals.length) {
+        throw new UsageError(`Put the command after \`--\`: \`ports exec -- ${a.positionals.join(' ')} …\`.`, 'Everything after `--` is the command and its own options; ports never passes it through a shell.');
+      }
+      return (await import('./commands/exec')).exec(ctx, { command: a.rest });
+    },
+  },
+  {
+    name: 'compose',
+    usage: 'ports compose [--write] [--file F…] [--output PATH] [--plain]',
+    summary: "Docker Compose override publishing the declared services on this worktree's ports (replacing the base file's)",
+    flags: {
+      write: { type: 'boolean', short: 'w', description: 'write it (default docker-compose.override.yml, or config compose.overrideFile) instead of printing it' },
+      file: { type: 'string', short: 'f', multiple: true, value: 'F', description: 'base compose file, as `docker compose -f`; repeatable (default: compose.files, COMPOSE_FILE, Compose’s lookup)' },
+      output: { type: 'string', short: 'o', value: 'PATH', description: 'where --write writes' },
+      plain: { type: 'boolean', description: 'no `!override` tag, for docker-compose v1 (which then appends to the base ports)' },
+    },
+    maxPositionals: 0,
+    examples: ['ports compose', 'ports compose --write', 'ports compose --file compose.yaml --file compose.dev.yaml'],
+    run: async (ctx, a) =>
+      (await import('./commands/compose')).compose(ctx, {
+        write: a.flags.write === true,
+        files: list(a.flags.file),
+        output: str(a.flags.output),
+        plain: a.flags.plain === true,
+      }),
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {
