@@ -1,0 +1,73 @@
+/**
+ * Replace a file so that readers see either the old or the new content, never a half-written
+ * one, and a crash leaves the old file in place. The temp file's name carries our PID so that
+ * `cleanupTempFiles` (lock.ts) can remove the leftovers of a killed writer.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface AtomicWriteOptions {
+  /** File mode of the result; default: the existing file's mode, else the usual 0o666 & ~umask. */
+  mode?: number;
+}
+
+export function atomicTempName(file: string): string {
+  return path.join(path.dirname(file), `${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+}
+
+export function writeFileAtomic(file: string, data: string, options: AtomicWriteOptions = {}): void {
+  const target = resolveSymlink(file);
+  const mode = options.mode ?? existingMode(target);
+  const tmp = atomicTempName(target);
+  try {
+    const fd = fs.openSync(tmp, 'wx', mode ?? 0o666);
+    try {
+      fs.writeFileSync(fd, data);
+      // open() applies the umask; an explicit or inherited mode must survive it.
+      if (mode !== undefined) fs.fchmodSync(fd, mode);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, target);
+  } catch (error) {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      // Never created, or already renamed: nothing to clean up.
+    }
+    throw error;
+  }
+  fsyncDirectory(path.dirname(target));
+}
+
+/** Write through a symlinked registry to its target instead of replacing the link with a file. */
+function resolveSymlink(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return file;
+  }
+}
+
+function existingMode(file: string): number | undefined {
+  try {
+    return fs.statSync(file).mode & 0o7777;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Makes the rename itself durable; platforms that cannot fsync a directory (Windows) skip it. */
+function fsyncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // EISDIR/EPERM/EINVAL on some platforms: the data is already fsynced, only the rename's durability is weaker.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
