@@ -2,7 +2,7 @@
  * Which compose files a worktree's stack is made of, found as Compose finds them, and their
  * services read. Order: the config's `compose.files`; else `COMPOSE_FILE` (split on
  * `COMPOSE_PATH_SEPARATOR`, default the platform's path separator, relative to the directory);
- * else the first of compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml in the
+ * else the first of compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml in the
  * directory or, like Compose, the nearest parent that has one. Override files
  * (`*.override.yml`) are never base files: ours is generated from these.
  */
@@ -11,7 +11,10 @@ import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { parseComposeServices, type ComposeServiceInfo } from '../core/compose-override';
 
-export const DEFAULT_COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'] as const;
+/** compose-go's order (docker-compose.yml before .yaml). */
+export const DEFAULT_COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'] as const;
+/** Loaded automatically next to a default base file (first found wins), never with -f or COMPOSE_FILE. */
+export const DEFAULT_OVERRIDE_FILES = ['compose.override.yml', 'compose.override.yaml', 'docker-compose.override.yml', 'docker-compose.override.yaml'] as const;
 
 export interface ComposeFileLookup {
   /** Absolute paths, in merge order; empty when nothing was found. */
@@ -59,4 +62,14 @@ export function readComposeServices(files: readonly string[]): Map<string, Compo
     }
   });
   return parseComposeServices(texts);
+}
+
+/** The override file Compose would load by itself next to `baseFile` (the first that exists), or null. */
+export function autoLoadedOverride(baseFile: string): string | null {
+  const dir = path.dirname(baseFile);
+  for (const name of DEFAULT_OVERRIDE_FILES) {
+    const candidate = path.join(dir, name);
+    if (isFile(candidate)) return candidate;
+  }
+  return null;
 }

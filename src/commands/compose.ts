@@ -1,0 +1,122 @@
+/**
+ * `ports compose [--write] [--file F…] [--output PATH] [--plain]`: the Docker Compose override
+ * that publishes the worktree's declared services on its allocated ports, replacing (`!override`)
+ * the base file's host ports instead of adding to them. Printed, or with --write written
+ * atomically to `compose.overrideFile` (default docker-compose.override.yml, which Compose loads
+ * by itself next to a default base file). A file there that ports did not write is never
+ * replaced (exit 4).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Context } from '../context';
+import { isGeneratedOverride, planComposeOverride, renderComposeOverride, type DeclaredComposeService } from '../core/compose-override';
+import { ConflictError, NotFoundError, UsageError } from '../errors';
+import { writeFileAtomic } from '../io/atomic-write';
+import { DEFAULT_COMPOSE_FILES, autoLoadedOverride, findComposeFiles, readComposeServices } from '../io/compose-files';
+import { ensureWorktreePorts } from './exec';
+
+export interface ComposeOptions {
+  write: boolean;
+  /** Base compose files (like `docker compose -f`); default: config `compose.files`, COMPOSE_FILE, Compose's lookup. */
+  files: string[];
+  /** Where --write writes; default config `compose.overrideFile`. */
+  output?: string;
+  /** No `!override` tag, for docker-compose v1, which cannot parse it (and appends instead). */
+  plain: boolean;
+}
+
+export async function compose(ctx: Context, options: ComposeOptions): Promise<number> {
+  const config = await ctx.config();
+  if (config.services.length === 0) {
+    throw new UsageError('No services declared in the ports config, so there is nothing to publish.', 'Declare the services every worktree gets under "services" in .portsrc.json (see .portsrc.example.json).');
+  }
+  const ports = await ensureWorktreePorts(ctx);
+  const root = ports.root;
+  const target = path.resolve(root, options.output ?? config.compose.overrideFile);
+
+  const lookup = findComposeFiles(root, ctx.env, options.files.length ? options.files.map((f) => path.resolve(ctx.cwd, f)) : config.compose.files);
+  // Our own override is an output, never a base file (COMPOSE_FILE often lists it).
+  const baseFiles = lookup.files.filter((file) => path.resolve(file) !== target && !isOurs(file));
+  if (baseFiles.length === 0) {
+    throw new NotFoundError(
+      `No compose file found for ${root} (looked for ${lookup.source === 'none' ? DEFAULT_COMPOSE_FILES.join(', ') : lookup.files.join(', ')}).`,
+      'Pass the base file with --file FILE, or set "compose": { "files": [...] } in your ports config.',
+    );
+  }
+  ctx.out.debug(`compose: base files (${lookup.source}): ${baseFiles.join(', ')}`);
+  const base = readComposeServices(baseFiles);
+
+  const declared: DeclaredComposeService[] = [];
+  for (const service of config.services) {
+    const allocation = ports.held.find((a) => a.service === service.name);
+    if (!allocation) continue;
+    declared.push({ name: service.name, hostPort: allocation.port, composeService: service.compose.service, containerPort: service.compose.containerPort });
+  }
+  const plan = planComposeOverride(declared, base);
+  for (const s of plan.skipped) ctx.out.warn(`${s.name} is not in the override: ${s.reason}.`);
+  for (const note of plan.notes) ctx.out.warn(note);
+  if (plan.services.length === 0) {
+    throw new UsageError(
+      `None of the declared services (${config.services.map((s) => s.name).join(', ')}) maps to a service of ${baseFiles.join(', ')}.`,
+      'Set `compose.service` (and `compose.containerPort` when it publishes several ports) for each service in your ports config.',
+    );
+  }
+  const content = renderComposeOverride(plan.services, { tags: options.plain ? 'none' : 'override' });
+
+  let written: { file: string; changed: boolean } | null = null;
+  if (options.write) {
+    written = writeOverride(target, content);
+    warnIfComposeWillNotLoad(ctx, target, lookup.source, baseFiles);
+  }
+
+  if (ctx.out.json) {
+    ctx.out.data({ file: written?.file ?? null, changed: written?.changed ?? false, baseFiles, services: plan.services, skipped: plan.skipped, notes: plan.notes, content });
+  } else if (written) {
+    ctx.out.result(written.file);
+    ctx.out.info(written.changed ? `Wrote ${written.file}.` : `${written.file} is up to date.`);
+  } else {
+    ctx.out.result(content.replace(/\n$/, ''));
+  }
+  return 0;
+}
+
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+function isOurs(file: string): boolean {
+  const text = readText(file);
+  return text !== null && isGeneratedOverride(text);
+}
+
+function writeOverride(file: string, content: string): { file: string; changed: boolean } {
+  const existing = readText(file);
+  if (existing !== null && !isGeneratedOverride(existing)) {
+    throw new ConflictError(
+      `${file} exists and was not written by ports; it is left as it is.`,
+      'Keep your overrides in another file (e.g. compose.dev.yaml, loaded with `-f` or COMPOSE_FILE), or write ours elsewhere with `--output PATH` and add it with `-f`; or delete the file and run `ports compose --write` again.',
+    );
+  }
+  if (existing === content) return { file, changed: false };
+  writeFileAtomic(file, content);
+  return { file, changed: true };
+}
+
+/** Compose loads an override by itself only next to a default base file, and only the first one it finds. */
+function warnIfComposeWillNotLoad(ctx: Context, target: string, source: string, baseFiles: string[]): void {
+  if (source !== 'default') {
+    ctx.out.warn(`Compose does not load ${path.basename(target)} by itself when the files are named (${source}): add it, e.g. \`docker compose -f ${baseFiles.map((f) => path.basename(f)).join(' -f ')} -f ${path.basename(target)} up\`.`);
+    return;
+  }
+  const loaded = autoLoadedOverride(baseFiles[0]!);
+  if (loaded && path.resolve(loaded) !== target) {
+    ctx.out.warn(`Compose will load ${loaded}, not ${target} (it takes the first override file it finds). Write to that name with --output, or name both with -f.`);
+  } else if (path.dirname(target) !== path.dirname(baseFiles[0]!)) {
+    ctx.out.warn(`Compose looks for the override next to ${baseFiles[0]}, not at ${target}: name it with -f.`);
+  }
+}
