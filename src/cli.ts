@@ -126,6 +126,45 @@ export const COMMANDS: CommandSpec[] = [
       (await import('./commands/status')).status(ctx, { all: a.flags.all === true, worktree: str(a.flags.worktree), check: a.flags.check === true }),
   },
   {
+    name: 'check',
+    usage: 'ports check [--ignore KIND]',
+    summary: 'report conflicts (same port twice, foreign listeners, vanished worktrees, .env drift, …); exit 4 when any',
+    flags: {
+      ignore: { type: 'string', multiple: true, value: 'KIND', description: 'do not report this kind (e.g. allocation_mismatch); repeatable' },
+    },
+    maxPositionals: 0,
+    examples: ['ports check', 'ports check --json', 'ports check --ignore allocation_mismatch'],
+    run: async (ctx, a) => (await import('./commands/check')).check(ctx, { ignore: list(a.flags.ignore) }),
+  },
+  {
+    name: 'health',
+    usage: 'ports health [--worktree NAME] [--timeout MS]',
+    summary: 'check that allocated services answer; store health_status and process_id; exit 4 when any is not healthy',
+    flags: {
+      worktree: { type: 'string', short: 'w', value: 'NAME', description: 'only this worktree’s ports (default: every allocation)' },
+      timeout: { type: 'string', short: 't', value: 'MS', description: 'per-port timeout (default: the service’s health.timeoutMs, else 2000)' },
+    },
+    maxPositionals: 0,
+    examples: ['ports health', 'ports health --worktree feature-x --timeout 500', 'ports health --json'],
+    run: async (ctx, a) =>
+      (await import('./commands/health')).health(ctx, {
+        worktree: str(a.flags.worktree),
+        timeoutMs: parseInteger(str(a.flags.timeout), '--timeout', 1, 600000),
+      }),
+  },
+  {
+    name: 'which',
+    usage: 'ports which PORT',
+    summary: 'who holds PORT: registry owner, listening PID, its command and working directory, container',
+    flags: {},
+    maxPositionals: 1,
+    examples: ['ports which 8081', 'ports which 5432 --json'],
+    run: async (ctx, a) => {
+      if (a.positionals.length !== 1) throw new UsageError('ports which needs a PORT.', 'Example: `ports which 8081`.');
+      return (await import('./commands/which')).which(ctx, { port: parseInteger(a.positionals[0], 'PORT', 1, 65535) as number });
+    },
+  },
+  {
     name: 'exec',
     usage: 'ports exec -- CMD [ARG…]',
     summary: "run CMD with this worktree's port variables and COMPOSE_PROJECT_NAME in its environment; exit with CMD's code",
