@@ -198,6 +198,67 @@ export const COMMANDS: CommandSpec[] = [
         plain: a.flags.plain === true,
       }),
   },
+  {
+    name: 'sync',
+    usage: 'ports sync [--dry-run] [--release-unlinked]',
+    summary: 'reclaim ports of worktrees that no longer exist (keeps locked ones); report what was done',
+    flags: {
+      'dry-run': { type: 'boolean', short: 'n', description: 'report only; change nothing' },
+      'release-unlinked': { type: 'boolean', description: 'also release allocations made by name (not linked to a worktree)' },
+    },
+    maxPositionals: 0,
+    examples: ['ports sync --dry-run', 'ports sync'],
+    run: async (ctx, a) => (await import('./commands/sync')).sync(ctx, { dryRun: a.flags['dry-run'] === true, releaseUnlinked: a.flags['release-unlinked'] === true }),
+  },
+  {
+    name: 'env',
+    usage: 'ports env [--print]',
+    summary: "(re)write the current worktree's managed .env block, or print it",
+    flags: { print: { type: 'boolean', description: 'print the block instead of writing it' } },
+    maxPositionals: 0,
+    examples: ['ports env', 'ports env --print'],
+    run: async (ctx, a) => (await import('./commands/env')).env(ctx, { print: a.flags.print === true }),
+  },
+  {
+    name: 'remove',
+    usage: 'ports remove WORKTREE [--force]',
+    summary: "release a worktree's ports, then `git worktree remove` it",
+    flags: { force: { type: 'boolean', short: 'f', description: 'remove even with modified or untracked files (git worktree remove --force)' } },
+    maxPositionals: 1,
+    examples: ['ports remove ../feature-x', 'ports remove feature-x --force'],
+    run: async (ctx, a) => {
+      if (a.positionals.length !== 1) throw new UsageError('ports remove needs a WORKTREE (path or folder name).', 'Example: `ports remove ../feature-x`.');
+      return (await import('./commands/remove')).remove(ctx, { worktree: a.positionals[0] as string, force: a.flags.force === true });
+    },
+  },
+  {
+    name: 'install',
+    usage: 'ports install',
+    summary: 'install the post-checkout hook (husky or the common hooks folder), chaining any existing hook',
+    flags: {},
+    maxPositionals: 0,
+    examples: ['ports install'],
+    run: async (ctx) => (await import('./commands/install')).install(ctx),
+  },
+  {
+    name: 'uninstall',
+    usage: 'ports uninstall',
+    summary: 'remove the hook block (restoring a hook that was chained)',
+    flags: {},
+    maxPositionals: 0,
+    run: async (ctx) => (await import('./commands/install')).uninstall(ctx),
+  },
+  {
+    name: 'hook',
+    usage: 'ports hook NAME ARGS…',
+    summary: 'entry point called by the git hooks (never fails git unless PORTS_STRICT=1)',
+    flags: {},
+    maxPositionals: Infinity,
+    run: async (ctx, a) => {
+      const [name = '', ...args] = a.positionals;
+      return (await import('./commands/hook')).hook(ctx, { name, args });
+    },
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {

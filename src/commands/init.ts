@@ -9,7 +9,7 @@ import { mergeRanges } from '../core/allocation';
 import { emptyRegistry } from '../core/registry-schema';
 import { RegistryCorruptError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
-import { keepOutOfGit } from '../ops/ignore';
+import { keepEnvFileOutOfGit, keepOutOfGit } from '../ops/ignore';
 
 export interface InitOptions {
   force: boolean;
@@ -40,6 +40,7 @@ export async function init(ctx: Context, options: InitOptions): Promise<number> 
     { create: true },
   );
   const ignore = await keepOutOfGit(ctx, store.file);
+  await keepEnvFileOutOfGit(ctx, config.envFile);
   if (ctx.out.json) {
     ctx.out.data({ registry: store.file, created: result.created, ranges_added: result.added, ranges_updated: result.updated, ignored_by: ignore.via, tracked: ignore.tracked, backup });
   } else {

@@ -10,6 +10,7 @@ import type { Allocation } from '../core/registry-schema';
 import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
 import { syncWorktreeEnv } from './env-sync';
+import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
 import { applyReconcile, snapshotForReconcile } from './reconcile';
 import type { WorktreeSnapshot } from './worktrees';
 
@@ -33,8 +34,10 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
   const config = await ctx.config();
   const snapshot = request.snapshot !== undefined ? request.snapshot : await snapshotForReconcile(ctx);
   const allocatedBy = currentUser();
-  return store.update(
+  let created = false;
+  const result = await store.update(
     async (registry, tx) => {
+      created = tx.created;
       applyReconcile(registry, tx, snapshot, ctx);
       if (mergeRanges(registry, config.ranges, false).added.length) tx.changed();
       const outcomes: AllocationOutcome[] = [];
@@ -54,4 +57,9 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
     },
     { create: true },
   );
+  if (created) {
+    await keepOutOfGit(ctx, store.file);
+    await keepEnvFileOutOfGit(ctx, config.envFile);
+  }
+  return result;
 }

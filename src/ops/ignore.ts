@@ -1,7 +1,8 @@
 /**
- * The registry must stay untracked (a committed copy diverges per worktree). When it lives
- * inside the main worktree, its path goes into the common `info/exclude`, which every worktree
- * shares and which changes no tracked file.
+ * The registry must stay untracked (a committed copy diverges per worktree), and so must the
+ * .env files the tool writes (an untracked .env makes `git worktree remove` refuse). Their
+ * patterns go into the common `info/exclude`, which every worktree shares and which changes no
+ * tracked file. Done at set-up (init, install, the registry's creation), not on every run.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +14,36 @@ export interface IgnoreResult {
   via: string | null;
   tracked: boolean;
   relative: string;
+}
+
+function appendExcludes(commonDir: string, lines: string[], why: string): string | null {
+  const exclude = path.join(commonDir, 'info', 'exclude');
+  fs.mkdirSync(path.dirname(exclude), { recursive: true });
+  const current = fs.existsSync(exclude) ? fs.readFileSync(exclude, 'utf8') : '';
+  const have = new Set(current.split('\n'));
+  const additions = lines.filter((l) => !have.has(l));
+  if (additions.length === 0) return null;
+  const prefix = current === '' || current.endsWith('\n') ? '' : '\n';
+  fs.appendFileSync(exclude, `${prefix}# ${why}\n${additions.join('\n')}\n`);
+  return exclude;
+}
+
+const globEscape = (p: string) => p.replace(/([*?[\]!#\\])/g, '\\$1');
+
+/** Excludes the worktrees' env file (`/.env` in every worktree) unless git already ignores or tracks it. */
+export async function keepEnvFileOutOfGit(ctx: Context, envFile: string): Promise<string | null> {
+  let repo;
+  try {
+    repo = await ctx.repo();
+  } catch {
+    return null;
+  }
+  const root = repo.worktreeRoot ?? repo.mainRoot;
+  if (!root) return null;
+  const posix = envFile.split(path.sep).join('/');
+  if (runGit(['ls-files', '--error-unmatch', '--', posix], root, ctx.env).status === 0) return null; // tracked: the user's choice
+  if (runGit(['check-ignore', '-q', '--no-index', '--', posix], root, ctx.env).status === 0) return null;
+  return appendExcludes(repo.commonDir, [`/${globEscape(posix)}`], 'env files written by ports (one per worktree)');
 }
 
 export async function keepOutOfGit(ctx: Context, registryFile: string): Promise<IgnoreResult> {
@@ -30,15 +61,7 @@ export async function keepOutOfGit(ctx: Context, registryFile: string): Promise<
   const tracked = runGit(['ls-files', '--error-unmatch', '--', posix], root, ctx.env).status === 0;
   const ignored = runGit(['check-ignore', '-q', '--no-index', '--', posix], root, ctx.env).status === 0;
   if (ignored) return { via: null, tracked, relative: posix };
-  const exclude = path.join(repo.commonDir, 'info', 'exclude');
-  fs.mkdirSync(path.dirname(exclude), { recursive: true });
-  const current = fs.existsSync(exclude) ? fs.readFileSync(exclude, 'utf8') : '';
-  const line = `/${posix.replace(/([*?[\]!#\\])/g, '\\$1')}`;
-  const lockLine = `${line}.lock*`;
-  const additions = [line, lockLine, `${line}.*.tmp`].filter((l) => !current.split('\n').includes(l));
-  if (additions.length) {
-    const prefix = current === '' || current.endsWith('\n') ? '' : '\n';
-    fs.appendFileSync(exclude, `${prefix}# ports registry (shared by all worktrees; must not be committed)\n${additions.join('\n')}\n`);
-  }
-  return { via: exclude, tracked, relative: posix };
+  const line = `/${globEscape(posix)}`;
+  const via = appendExcludes(repo.commonDir, [line, `${line}.lock*`, `${line}.*.tmp`], 'ports registry (shared by all worktrees; must not be committed)');
+  return { via: via ?? path.join(repo.commonDir, 'info', 'exclude'), tracked, relative: posix };
 }

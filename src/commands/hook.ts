@@ -1,0 +1,97 @@
+/**
+ * `ports hook post-checkout OLD NEW FLAG`: what the installed hook runs. Hooks never break git:
+ * every failure becomes a warning and exit 0, unless PORTS_STRICT=1; PORTS=0 skips everything.
+ *
+ * - A new linked worktree (old ref all zeros, flag 1, git dir ≠ common dir): allocate every
+ *   declared service and write the .env.
+ * - Any other branch checkout in a linked worktree that lacks some declared allocation (it was
+ *   added with --no-checkout, say): the same ensure, idempotent.
+ * - The main worktree and clones: nothing to allocate; only the cheap reconcile.
+ */
+import type { Context } from '../context';
+import { ownsAllocation } from '../core/allocation';
+import { planReconcile } from '../core/reconcile';
+import { PortsError, UsageError } from '../errors';
+import { readWorktreeEnv } from '../io/env-file';
+import { envVarsFor, projectNameFor } from '../ops/env-sync';
+import { ensureAllocations } from '../ops/ensure';
+import { resolveOwner } from '../ops/owner';
+import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
+import type { WorktreeSnapshot } from '../ops/worktrees';
+
+const ZERO_REF = /^0+$/;
+
+export interface HookOptions {
+  name: string;
+  args: string[];
+}
+
+export async function hook(ctx: Context, options: HookOptions): Promise<number> {
+  if (ctx.env.PORTS === '0') return 0;
+  const strict = ctx.env.PORTS_STRICT === '1';
+  try {
+    if (options.name !== 'post-checkout') throw new UsageError(`Unknown hook "${options.name}".`, 'ports installs only post-checkout; run `ports install` again.');
+    await postCheckout(ctx, options.args);
+    return 0;
+  } catch (error) {
+    const message = error instanceof PortsError ? `${error.message}${error.hint ? ` ${error.hint}` : ''}` : String((error as Error)?.stack ?? error);
+    ctx.out.warn(`post-checkout hook: ${message}${strict ? '' : ' (git continues; PORTS_STRICT=1 makes this fail)'}`);
+    if (!strict) return 0;
+    return error instanceof PortsError ? error.exitCode : 1;
+  }
+}
+
+async function postCheckout(ctx: Context, args: string[]): Promise<void> {
+  const [oldRef = '', , flag = ''] = args;
+  if (flag !== '1') return; // a file checkout (`git checkout -- FILE`): nothing to do
+  const repo = await ctx.repo();
+  const config = await ctx.config();
+  const snapshot = await snapshotForReconcile(ctx);
+  if (!repo.isLinkedWorktree || !repo.worktreeRoot) {
+    await reconcileIfNeeded(ctx, snapshot);
+    return;
+  }
+  if (config.services.length === 0) {
+    ctx.out.debug('no services declared in the ports config; nothing to allocate');
+    await reconcileIfNeeded(ctx, snapshot);
+    return;
+  }
+  const isNewWorktree = ZERO_REF.test(oldRef);
+  if (!isNewWorktree && (await alreadyComplete(ctx, snapshot))) return;
+  const owner = await resolveOwner(ctx, undefined, snapshot);
+  const result = await ensureAllocations(ctx, {
+    owner,
+    services: config.services.map((s) => ({ name: s.name, description: s.description })),
+    snapshot,
+  });
+  const made = result.outcomes.filter((o) => o.created);
+  if (made.length) {
+    ctx.out.info(`ports: ${owner.worktree}: ${made.map((o) => `${o.allocation.service} ${o.allocation.port}`).join(', ')}${result.envFile ? ` → ${result.envFile}` : ''}`);
+  }
+}
+
+/** True when every declared service is allocated and the .env block already says so: no lock needed. */
+async function alreadyComplete(ctx: Context, snapshot: WorktreeSnapshot | null): Promise<boolean> {
+  const store = await ctx.store();
+  const registry = store.readIfExists();
+  if (!registry) return false;
+  const repo = await ctx.repo();
+  const owner = await resolveOwner(ctx, undefined, snapshot);
+  const held = registry.allocations.filter((a) => ownsAllocation(owner, a));
+  const config = await ctx.config();
+  if (!config.services.every((s) => held.some((a) => a.service === s.name))) return false;
+  const expected = envVarsFor(held, config, await projectNameFor(ctx, repo.worktreeRoot as string));
+  const current = readWorktreeEnv(repo.worktreeRoot as string, config.envFile).vars;
+  if (!current || current.size !== expected.length) return false;
+  if (!expected.every(([k, v]) => current.get(k) === v)) return false;
+  return !(snapshot && planReconcile(registry.allocations, snapshot.facts).release.length);
+}
+
+/** Reclaims ports of vanished worktrees, taking the lock only when there is something to take back. */
+async function reconcileIfNeeded(ctx: Context, snapshot: WorktreeSnapshot | null): Promise<void> {
+  if (!snapshot) return;
+  const store = await ctx.store();
+  const registry = store.readIfExists();
+  if (!registry || planReconcile(registry.allocations, snapshot.facts).release.length === 0) return;
+  await store.update((fresh, tx) => applyReconcile(fresh, tx, snapshot, ctx));
+}
