@@ -172,13 +172,23 @@ export function parseComposeServices(files: ReadonlyArray<{ file: string; text: 
 
 export type Inference = { ok: true; containerPort: number; protocol: string; hostIp: string | null } | { ok: false; reason: string };
 
-/** The container port of a service that publishes exactly one (one target, one protocol). */
+/**
+ * The container port of a service that publishes exactly one (one target and protocol). Ports
+ * published on a fixed host port are the ones that collide between worktrees, so when exactly
+ * one target has a fixed host port it is the one, whatever else the service exposes on
+ * Compose-chosen host ports (`"9229"`).
+ */
 export function inferContainerPort(service: ComposeServiceInfo): Inference {
-  const targets = new Map<string, ComposePort[]>();
-  for (const port of service.ports) {
-    const key = `${port.target}/${port.protocol}`;
-    targets.set(key, [...(targets.get(key) ?? []), port]);
-  }
+  const group = (ports: readonly ComposePort[]) => {
+    const targets = new Map<string, ComposePort[]>();
+    for (const port of ports) {
+      const key = `${port.target}/${port.protocol}`;
+      targets.set(key, [...(targets.get(key) ?? []), port]);
+    }
+    return targets;
+  };
+  const fixed = group(service.ports.filter((p) => p.published !== null));
+  const targets = fixed.size === 1 ? fixed : group(service.ports);
   if (targets.size === 0) return { ok: false, reason: `service "${service.name}" publishes no port` };
   if (targets.size > 1) return { ok: false, reason: `service "${service.name}" publishes ${targets.size} container ports (${[...targets.keys()].join(', ')})` };
   const [key, ports] = [...targets][0]!;
