@@ -113,20 +113,20 @@ export interface ChildListener extends Stoppable {
 
 const LISTENER_SCRIPT = `
 const server = require('node:net').createServer((s) => s.end());
-server.listen(0, process.argv[1], () => process.stdout.write(JSON.stringify({ port: server.address().port, pid: process.pid }) + '\\n'));
+server.listen(Number(process.argv[2] || 0), process.argv[1], () => process.stdout.write(JSON.stringify({ port: server.address().port, pid: process.pid }) + '\\n'));
 process.on('SIGTERM', () => process.exit(0));
 `;
 
 /**
- * A TCP listener in a child Node process, optionally run as another user (root only: `runuser`).
+ * A TCP listener in a child Node process (on `port`, default one the OS picks), optionally run
+ * as another user (root only: `runuser`).
  * `pid` is the listening process's own PID, as it reports it.
  */
-export async function startChildListener(options: { host?: string; user?: string; cwd?: string } = {}): Promise<ChildListener> {
+export async function startChildListener(options: { host?: string; port?: number; user?: string; cwd?: string } = {}): Promise<ChildListener> {
   const host = options.host ?? '127.0.0.1';
   const node = process.execPath;
-  const [command, args] = options.user
-    ? ['runuser', ['-u', options.user, '--', node, '-e', LISTENER_SCRIPT, host]]
-    : [node, ['-e', LISTENER_SCRIPT, host]];
+  const script = ['-e', LISTENER_SCRIPT, host, String(options.port ?? 0)];
+  const [command, args] = options.user ? ['runuser', ['-u', options.user, '--', node, ...script]] : [node, script];
   const child = spawn(command, args, { cwd: options.cwd ?? os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   const started = await new Promise<{ port: number; pid: number }>((resolve, reject) => {
     let out = '';
