@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { RegistryCorruptError, RegistryError, RegistryMissingError } from '../errors';
 import { emptyRegistry, validateRegistry, type PortRange, type Registry } from '../core/registry-schema';
 import { findKeyProblem } from '../core/strict-json';
+import { findJsonSyntaxError } from '../core/json-syntax';
 import { writeFileAtomic } from './atomic-write';
 import { acquireLock, cleanupTempFiles, type LockOptions } from './lock';
 
@@ -30,9 +31,7 @@ export interface StoreOptions {
 
 function lineAndColumn(text: string, position: number): string {
   const before = text.slice(0, position);
-  const line = before.split('\n').length;
-  const column = position - before.lastIndexOf('\n');
-  return `line ${line}, column ${column}`;
+  return `line ${before.split('\n').length}, column ${position - before.lastIndexOf('\n')}`;
 }
 
 /** Turns JSON.parse's complaint into something that points at the place and the likely cause. */
@@ -41,9 +40,9 @@ function describeJsonError(text: string, error: Error): string {
   if (text.includes('\u0000')) return `the file contains NUL bytes (at byte ${text.indexOf('\u0000')}): it was probably cut short by a crash or a full disk`;
   const marker = /^(<{7}|={7}|>{7})( |$)/m.exec(text);
   if (marker) return `the file contains git conflict markers (${lineAndColumn(text, marker.index)}): finish the merge`;
-  const position = /position (\d+)/.exec(error.message);
-  const where = position ? ` at ${lineAndColumn(text, Number(position[1]))}` : '';
-  return `not valid JSON${where}: ${error.message.replace(/^Unexpected token/, 'unexpected token').replace(/ in JSON at position \d+.*$/, '')}`;
+  const found = findJsonSyntaxError(text);
+  if (found) return `not valid JSON at line ${found.line}, column ${found.column}: ${found.message}`;
+  return `not valid JSON: ${error.message}`;
 }
 
 /** Parses and validates registry text; throws RegistryCorruptError naming the place. */

@@ -1,0 +1,111 @@
+/**
+ * Real temp repositories and real runs of the built CLI. Every spawn gets an environment
+ * without GIT_* variables (git exports GIT_DIR and GIT_INDEX_FILE inside hooks, and a test
+ * run from a hook must not be redirected) and with a private HOME, so no user config leaks in.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'ports.js');
+
+const tempRoots: string[] = [];
+
+export function tempDir(prefix = 'ports-test-'): string {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  tempRoots.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempRoots.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}, home?: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GIT_') && !key.startsWith('PORTS')) env[key] = value;
+  env.NO_COLOR = '1';
+  if (home) env.HOME = home;
+  return { ...env, ...extra };
+}
+
+export function git(args: string[], cwd: string, env: NodeJS.ProcessEnv = cleanEnv()): string {
+  const result = spawnSync('git', args, { cwd, env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed in ${cwd}: ${result.stderr}`);
+  return result.stdout;
+}
+
+export interface TempRepo {
+  root: string;
+  base: string;
+  home: string;
+  env: NodeJS.ProcessEnv;
+  /** Creates a linked worktree next to the main one. */
+  addWorktree(name: string, args?: string[]): string;
+}
+
+/** A real repository with one commit; `config` becomes its committed .portsrc.json. */
+export function makeRepo(config?: unknown): TempRepo {
+  const base = tempDir();
+  const home = path.join(base, 'home');
+  fs.mkdirSync(home);
+  const env = cleanEnv({}, home);
+  const root = path.join(base, 'repo');
+  fs.mkdirSync(root);
+  git(['init', '-q', '-b', 'main'], root, env);
+  git(['config', 'user.email', 'test@example.com'], root, env);
+  git(['config', 'user.name', 'Test'], root, env);
+  if (config !== undefined) fs.writeFileSync(path.join(root, '.portsrc.json'), JSON.stringify(config, null, 2));
+  fs.writeFileSync(path.join(root, 'README'), 'test\n');
+  git(['add', '-A'], root, env);
+  git(['commit', '-q', '-m', 'init'], root, env);
+  return {
+    root,
+    base,
+    home,
+    env,
+    addWorktree(name, args = []) {
+      const dir = path.join(base, name);
+      git(['worktree', 'add', '-q', ...args, dir], root, env);
+      return dir;
+    },
+  };
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runPorts(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string }): RunResult {
+  const result = spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env ?? cleanEnv(), encoding: 'utf8', input: options.input });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function runPortsAsync(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env ?? cleanEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Ranges no real service uses, so tests never collide with the machine's own listeners. */
+export function privateRanges(base: number): Record<string, { start: number; end: number; description: string }> {
+  return {
+    web: { start: base, end: base + 19, description: 'test web' },
+    database: { start: base + 20, end: base + 27, description: 'test database' },
+    api: { start: base + 30, end: base + 59, description: 'test api' },
+    cache: { start: base + 60, end: base + 69, description: 'test cache' },
+  };
+}
+
+export function readRegistry(root: string): { allocations: Array<Record<string, unknown> & { port: number; worktree: string; service: string }>; metadata: { total_allocations: number; last_updated: string } } {
+  return JSON.parse(fs.readFileSync(path.join(root, 'design', 'worktrees', 'ports.json'), 'utf8'));
+}
