@@ -78,7 +78,8 @@ else
   for flags in "" "--iptables=false --ip6tables=false" "--iptables=false --ip6tables=false --storage-driver=vfs"; do
     say "starting dockerd ${flags:-(default options)}"
     # shellcheck disable=SC2086
-    as_root sh -c 'nohup dockerd '"$flags"' >"$1" 2>&1 & echo $! >"$2"' sh "$STATE_DIR/dockerd.log" "$STATE_DIR/dockerd.pid" \
+    # From /, so neither dockerd nor its docker-proxy children keep a work folder busy.
+    as_root sh -c 'cd /; nohup dockerd '"$flags"' >"$1" 2>&1 & echo $! >"$2"' sh "$STATE_DIR/dockerd.log" "$STATE_DIR/dockerd.pid" \
       || give_up "cannot start dockerd (need root)"
     if wait_for_engine 30; then
       started="$flags"

@@ -66,7 +66,7 @@ services:
     image: y
 `);
     expect([...parsed.keys()]).toEqual(['web', 'db', 'worker']);
-    expect(parsed.get('db')!.ports.map(({ raw: _raw, ...p }) => p)).toEqual([
+    expect(parsed.get('db')!.ports.map((p) => ({ hostIp: p.hostIp, published: p.published, target: p.target, protocol: p.protocol }))).toEqual([
       { hostIp: '127.0.0.1', published: '5433', target: '5432', protocol: 'tcp' },
       { hostIp: null, published: null, target: '9187', protocol: 'tcp' },
     ]);
