@@ -142,13 +142,16 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 type Issue = z.core.$ZodIssue;
 
+/** zod's type names as a reader says them (a record is a JSON object). */
+const EXPECTED_NOUN: Record<string, string> = { int: 'an integer', array: 'an array', object: 'an object', record: 'an object', number: 'a number', string: 'a string' };
+
 /** zod/mini ships no messages; this turns an issue into `allocations[0].port: expected a number ≤ 65535, got 70000`. */
 export function formatIssue(issue: Issue, input: unknown): string {
   const where = formatPath(issue.path);
   const got = describeValue(valueAt(input, issue.path));
   switch (issue.code) {
     case 'invalid_type':
-      return `${where}: expected ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}, got ${got}`;
+      return `${where}: expected ${EXPECTED_NOUN[issue.expected] ?? `a ${issue.expected}`}, got ${got}`;
     case 'too_big':
       return issue.origin === 'number'
         ? `${where}: expected a number ≤ ${String(issue.maximum)}${String(issue.path.at(-1)) === 'schema_version' ? ` (${issue.message !== 'Invalid input' ? issue.message : 'too new'})` : ''}, got ${got}`
@@ -161,8 +164,14 @@ export function formatIssue(issue: Issue, input: unknown): string {
       return `${where}: ${issue.message !== 'Invalid input' ? issue.message : `invalid format`}, got ${got}`;
     case 'unrecognized_keys':
       return `${where}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-    case 'invalid_union':
+    case 'invalid_union': {
+      // `true | { … }`: report the branch that got furthest (deepest issue path), not "invalid input".
+      const branches = issue.errors.filter((b) => b.length > 0);
+      const depth = (b: Issue[]) => Math.max(...b.map((i) => i.path.length));
+      const best = branches.sort((a, b) => depth(b) - depth(a))[0];
+      if (best && depth(best) > 0) return best.map((i) => formatIssue({ ...i, path: [...issue.path, ...i.path] } as Issue, input)).join('; ');
       return `${where}: ${got} is not one of the accepted forms`;
+    }
     case 'invalid_key':
       return `${where}: invalid key: ${issue.issues.map((i) => i.message).join('; ')}`;
     default:
