@@ -2,9 +2,9 @@
  * `ports compose [--write] [--file F…] [--output PATH] [--plain]`: the Docker Compose override
  * that publishes the worktree's declared services on its allocated ports, replacing (`!override`)
  * the base file's host ports instead of adding to them. Printed, or with --write written
- * atomically to `compose.overrideFile` (default docker-compose.override.yml, which Compose loads
- * by itself next to a default base file). A file there that ports did not write is never
- * replaced (exit 4).
+ * atomically next to the base file as `compose.overrideFile` (default
+ * docker-compose.override.yml, which Compose loads by itself next to a default base file), or
+ * to --output. A file there that ports did not write is never replaced (exit 4).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -32,17 +32,22 @@ export async function compose(ctx: Context, options: ComposeOptions): Promise<nu
   }
   const ports = await ensureWorktreePorts(ctx);
   const root = ports.root;
-  const target = path.resolve(root, options.output ?? config.compose.overrideFile);
 
-  const lookup = findComposeFiles(root, ctx.env, options.files.length ? options.files.map((f) => path.resolve(ctx.cwd, f)) : config.compose.files);
+  // As Compose: named files first (--file from here, config ones from the worktree's root),
+  // then COMPOSE_FILE, then the default names from here upwards.
+  const named = options.files.length ? options.files.map((f) => path.resolve(ctx.cwd, f)) : config.compose.files?.map((f) => path.resolve(root, f));
+  const lookup = findComposeFiles(ctx.cwd, ctx.env, named);
+  const ownOutput = options.output === undefined ? null : path.resolve(ctx.cwd, options.output);
   // Our own override is an output, never a base file (COMPOSE_FILE often lists it).
-  const baseFiles = lookup.files.filter((file) => path.resolve(file) !== target && !isOurs(file));
+  const baseFiles = lookup.files.filter((file) => path.resolve(file) !== ownOutput && !isOurs(file));
   if (baseFiles.length === 0) {
     throw new NotFoundError(
-      `No compose file found for ${root} (looked for ${lookup.source === 'none' ? DEFAULT_COMPOSE_FILES.join(', ') : lookup.files.join(', ')}).`,
+      `No compose file found for ${ctx.cwd} (looked for ${lookup.source === 'none' ? DEFAULT_COMPOSE_FILES.join(', ') : lookup.files.join(', ')}).`,
       'Pass the base file with --file FILE, or set "compose": { "files": [...] } in your ports config.',
     );
   }
+  // Where Compose looks for an override: next to the (first) base file.
+  const target = ownOutput ?? path.resolve(path.dirname(baseFiles[0]!), config.compose.overrideFile);
   ctx.out.debug(`compose: base files (${lookup.source}): ${baseFiles.join(', ')}`);
   const base = readComposeServices(baseFiles);
 
@@ -116,7 +121,7 @@ function warnIfComposeWillNotLoad(ctx: Context, target: string, source: string, 
   const loaded = autoLoadedOverride(baseFiles[0]!);
   if (loaded && path.resolve(loaded) !== target) {
     ctx.out.warn(`Compose will load ${loaded}, not ${target} (it takes the first override file it finds). Write to that name with --output, or name both with -f.`);
-  } else if (path.dirname(target) !== path.dirname(baseFiles[0]!)) {
+  } else if (!loaded && path.dirname(target) !== path.dirname(baseFiles[0]!)) {
     ctx.out.warn(`Compose looks for the override next to ${baseFiles[0]}, not at ${target}: name it with -f.`);
   }
 }

@@ -139,6 +139,15 @@ describe('ports compose', () => {
     expect(YAML.parse(plain).services.web.ports).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+:80$/)]);
   });
 
+  it('finds the base file from a subfolder, as Compose does, and writes the override next to it', () => {
+    const sub = path.join(wt, 'src', 'deep');
+    fs.mkdirSync(sub, { recursive: true });
+    fs.rmSync(overridePath(), { force: true });
+    const run = ports(['compose', '--write'], { cwd: sub });
+    expect(run).toMatchObject({ status: 0, stdout: `${overridePath()}\n` });
+    expect(fs.existsSync(overridePath())).toBe(true);
+  });
+
   it('refuses (exit 4) to replace an override it did not write, and leaves it as it is', () => {
     const mine = 'services:\n  web:\n    environment: [DEBUG=1]\n';
     const file = path.join(wt, 'compose.override.yaml');
