@@ -11,7 +11,7 @@ const DESCRIPTIONS = {
   'services.*.env': 'Variable written to the .env block. Default: PORT_<SERVICE>.',
   'services.*.description': 'Stored in the registry allocation.',
   'services.*.health': 'How `ports health` checks the service beyond a bind test.',
-  'services.*.health.type': 'http: GET path and expect a status; postgres: SSLRequest handshake; redis: PING; tcp: connect; none: bind test only. Default: inferred from the service name (database → postgres, cache → redis, web/api → http), else tcp.',
+  'services.*.health.type': 'http: GET path and expect a status; postgres: SSLRequest handshake; redis: PING; tcp: connect; none: bind test only. Default: http for services named web or api (or when path/expectStatus/headers are set), else tcp.',
   'services.*.health.path': 'HTTP path to GET. Default: /.',
   'services.*.health.expectStatus': 'Expected HTTP status (or list). Default: 200-399.',
   'services.*.health.headers': 'Extra HTTP request headers.',

@@ -2,6 +2,8 @@
  * `ports status [--all | --worktree NAME]` (alias `list`): read-only views of the registry.
  * Without a flag: the current worktree's ports when it holds any, else every worktree's.
  * `--json` prints the selected allocation records exactly as the registry stores them.
+ * `--check` runs the health check on the selection first. The text views name the container
+ * publishing a port when Docker answers (`docker ps`; skipped silently when it does not).
  */
 import type { Context } from '../context';
 import { describePortSet, unallocatedPorts, takenPorts } from '../core/allocation';
@@ -37,14 +39,27 @@ function statusCell(a: Allocation, ctx: Context): string {
   return ctx.out.style(colors[a.health_status], a.health_status);
 }
 
+function inSelection(selection: Selection): (a: Allocation) => boolean {
+  if (selection.kind === 'all') return () => true;
+  return (a) => (selection.path ? a.worktree_path === selection.path : a.worktree === selection.name);
+}
+
+async function containersByPort(ctx: Context): Promise<Map<number, string>> {
+  const { listPublishedPorts } = await import('../io/docker');
+  const published = (await listPublishedPorts({ onSkip: (reason) => ctx.out.debug(`containers not shown: ${reason}`) })) ?? [];
+  return new Map(published.map((p) => [p.hostPort, p.containerName]));
+}
+
 export async function status(ctx: Context, options: StatusOptions): Promise<number> {
   const store = await ctx.store();
-  const registry = store.read();
+  let registry = store.read();
   const selection = await select(ctx, registry, options);
-  const selected =
-    selection.kind === 'all'
-      ? registry.allocations
-      : registry.allocations.filter((a) => (selection.path ? a.worktree_path === selection.path : a.worktree === selection.name));
+  if (options.check) {
+    const { refreshHealth } = await import('./health');
+    await refreshHealth(ctx, inSelection(selection));
+    registry = store.read();
+  }
+  const selected = registry.allocations.filter(inSelection(selection));
   if (selection.kind === 'worktree' && !selection.path && selected.length === 0 && !ctx.out.json) {
     throw new NotFoundError(`Worktree "${selection.name}" holds no ports.`, 'See every allocation with `ports status --all`.');
   }
@@ -57,10 +72,13 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
     sorted.forEach((a) => ctx.out.result(String(a.port)));
     return 0;
   }
+  const containers = sorted.length ? await containersByPort(ctx) : new Map<number, string>();
+  const containerCell = (a: Allocation) => (containers.has(a.port) ? [containers.get(a.port) as string] : containers.size ? ['-'] : []);
+  const containerHeader = containers.size ? ['CONTAINER'] : [];
   if (selection.kind === 'worktree') {
     ctx.out.result(ctx.out.style('bold', `Worktree ${selection.name}`));
-    const rows = sorted.map((a) => [String(a.port), a.service, a.description, statusCell(a, ctx), a.process_id === null ? '-' : String(a.process_id)]);
-    for (const line of renderTable(['PORT', 'SERVICE', 'DESCRIPTION', 'STATUS', 'PID'], rows)) ctx.out.result(line);
+    const rows = sorted.map((a) => [String(a.port), a.service, a.description, statusCell(a, ctx), a.process_id === null ? '-' : String(a.process_id), ...containerCell(a)]);
+    for (const line of renderTable(['PORT', 'SERVICE', 'DESCRIPTION', 'STATUS', 'PID', ...containerHeader], rows)) ctx.out.result(line);
     if (!options.all) ctx.out.info(ctx.out.style('dim', '(this worktree; `ports status --all` for every worktree)'));
     return 0;
   }
@@ -72,9 +90,9 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
     ctx.out.result(`${ctx.out.style('bold', service)}  ${range.start}-${range.end}  ${ctx.out.style('dim', range.description)}`);
     const rows = mine.map((a) => {
       worktrees.add(a.worktree_path ?? `name:${a.worktree}`);
-      return [`  ${a.port}`, a.worktree + (a.worktree_path ? '' : ' (by name)'), statusCell(a, ctx), a.process_id === null ? '-' : String(a.process_id), a.description];
+      return [`  ${a.port}`, a.worktree + (a.worktree_path ? '' : ' (by name)'), statusCell(a, ctx), a.process_id === null ? '-' : String(a.process_id), ...containerCell(a), a.description];
     });
-    if (rows.length) for (const line of renderTable(['  PORT', 'WORKTREE', 'STATUS', 'PID', 'DESCRIPTION'], rows)) ctx.out.result(line);
+    if (rows.length) for (const line of renderTable(['  PORT', 'WORKTREE', 'STATUS', 'PID', ...containerHeader, 'DESCRIPTION'], rows)) ctx.out.result(line);
     ctx.out.result(`  Available: ${free.length ? `${describePortSet(free)} (${free.length} port${free.length === 1 ? '' : 's'})` : 'none'}`);
     ctx.out.result('');
   }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -53,6 +54,21 @@ describe('ports CLI (built bin)', () => {
     expect(mine.stdout).toMatch(/PORT\s+SERVICE\s+DESCRIPTION\s+STATUS\s+PID/);
     expect(mine.stdout).toMatch(/47400\s+web\s+Frontend\s+unknown\s+-/);
     expect(mine.stdout).not.toMatch(/other/);
+  });
+
+  it('status --check refreshes health first and shows the listener’s PID', async () => {
+    const repo = makeRepo(config);
+    runPorts(['allocate'], { cwd: repo.root, env: repo.env });
+    const server = spawn(process.execPath, ['-e', 'require("http").createServer((q, s) => s.end("ok")).listen(47400, "127.0.0.1", () => console.log("up"))']);
+    try {
+      await new Promise((resolve) => server.stdout.once('data', resolve));
+      const result = await runPortsAsync(['status', '--check'], { cwd: repo.root, env: repo.env });
+      expect(result.stdout).toMatch(new RegExp(`47400\\s+web\\s+Frontend\\s+healthy\\s+${server.pid}`));
+      expect(result.stdout).toMatch(/47420\s+database\s+not_running\s+-/);
+      expect(readRegistry(repo.root).allocations.find((a) => a.port === 47400)).toMatchObject({ health_status: 'healthy', process_id: server.pid });
+    } finally {
+      server.kill();
+    }
   });
 
   it('next shows the port allocate would give and changes nothing', () => {
