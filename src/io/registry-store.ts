@@ -79,7 +79,11 @@ function ioError(file: string, action: string, error: NodeJS.ErrnoException): Re
     hint:
       error.code === 'ENOSPC' || error.code === 'EDQUOT'
         ? 'Free some disk space and run the command again; the registry was not changed.'
-        : 'Fix the file or folder permissions (or pass --registry FILE to use another file); the registry was not changed.',
+        : error.code === 'EISDIR'
+          ? 'Move the directory out of the way (the registry is a file), or pass --registry FILE to use another file.'
+          : error.code === 'ENOTDIR'
+            ? 'Move that file out of the way, or pass --registry FILE to use another file; the registry was not changed.'
+            : 'Fix the file or folder permissions (or pass --registry FILE to use another file); the registry was not changed.',
     cause: error,
   });
 }
@@ -183,7 +187,12 @@ export class RegistryStore {
       if (dirty) this.write(registry);
       return result;
     } finally {
-      lock.release();
+      try {
+        lock.release();
+      } catch {
+        // A full disk can make the release fail too. It must not hide the outcome (or the real error):
+        // the lock names this process, so the next run takes it over as soon as we exit.
+      }
     }
   }
 
