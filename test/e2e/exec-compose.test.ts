@@ -36,7 +36,7 @@ function ports(args: string[], options: { cwd?: string; input?: string; env?: No
 }
 
 describe('ports exec', () => {
-  it('allocates the declared services on first use and puts them and COMPOSE_PROJECT_NAME in CMD\'s environment', () => {
+  it('allocates the declared services on first use and puts them and COMPOSE_PROJECT_NAME in CMD\'s environment, even with a hook\'s GIT_DIR exported', () => {
     const run = ports(['exec', '--', ...PRINT_ENV], { env: testEnv({ NO_COLOR: '1', GIT_DIR: '/nowhere', GIT_INDEX_FILE: '/nowhere/index' }) });
     expect(run.status).toBe(0);
     expect(run.stderr).toContain('ports: allocating e2eweb, e2edb for feature-x');

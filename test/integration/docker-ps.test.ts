@@ -52,7 +52,7 @@ describe('listPublishedPorts without a usable engine', () => {
 
   it('returns null with a reason when there is no docker CLI', async () => {
     const reasons: string[] = [];
-    await expect(listPublishedPorts({ dockerBin: path.join(dir, 'no-such-docker'), onSkip: (r) => reasons.push(r) })).resolves.toBeNull();
+    await expect(listPublishedPorts({ dockerBin: path.join(dir, 'no-such-docker'), env: testEnv(), onSkip: (r) => reasons.push(r) })).resolves.toBeNull();
     expect(reasons).toEqual(['no docker CLI on PATH']);
   });
 
@@ -68,7 +68,7 @@ describe('listPublishedPorts without a usable engine', () => {
     fs.writeFileSync(slow, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
     const reasons: string[] = [];
     const started = Date.now();
-    await expect(listPublishedPorts({ dockerBin: slow, timeoutMs: 300, onSkip: (r) => reasons.push(r) })).resolves.toBeNull();
+    await expect(listPublishedPorts({ dockerBin: slow, env: testEnv(), timeoutMs: 300, onSkip: (r) => reasons.push(r) })).resolves.toBeNull();
     expect(Date.now() - started).toBeLessThan(3000);
     expect(reasons).toEqual(['docker ps did not answer within 300 ms']);
   });
@@ -97,7 +97,7 @@ describeWithDocker('listPublishedPorts against a real engine', () => {
     const tcpPort = Number(docker(['port', name, '80/tcp']).split(':').pop());
     const udpPort = Number(docker(['port', name, '53/udp']).split(':').pop());
 
-    const ports = (await listPublishedPorts())!.filter((p) => p.containerId === id);
+    const ports = (await listPublishedPorts({ env: testEnv() }))!.filter((p) => p.containerId === id);
     const common = { hostIp: '127.0.0.1', containerId: id, containerName: name, image: TEST_IMAGE, composeProject: 'shop-feature-x', composeService: 'web' };
     expect(ports).toEqual(
       expect.arrayContaining([
@@ -113,7 +113,7 @@ describeWithDocker('listPublishedPorts against a real engine', () => {
 
   it('lists a wildcard publish once per address family, and forgets a removed container', async () => {
     const id = run(['-p', '0:80', TEST_IMAGE, 'httpd', '-f', '-p', '80', '-h', '/www']);
-    const mine = async () => (await listPublishedPorts())!.filter((p) => p.containerId === id);
+    const mine = async () => (await listPublishedPorts({ env: testEnv() }))!.filter((p) => p.containerId === id);
     const ports = await mine();
     const ips = ports.map((p) => p.hostIp);
     expect(ips).toContain('0.0.0.0');
@@ -128,7 +128,7 @@ describeWithDocker('listPublishedPorts against a real engine', () => {
 
   it('answers well within its timeout', async () => {
     const started = Date.now();
-    expect(await listPublishedPorts({ timeoutMs: 1500 })).not.toBeNull();
+    expect(await listPublishedPorts({ timeoutMs: 1500, env: testEnv() })).not.toBeNull();
     expect(Date.now() - started).toBeLessThan(1500);
   });
 });
