@@ -10,6 +10,7 @@ import type { Context } from '../context';
 import { ownsAllocation, removeAllocations } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
 import { ConflictError, NotFoundError, UsageError } from '../errors';
+import { runGit } from '../io/git';
 import { syncWorktreeEnv } from '../ops/env-sync';
 import { applyReconcile } from '../ops/reconcile';
 import { snapshotWorktrees } from '../ops/worktrees';
@@ -19,19 +20,12 @@ export interface RemoveOptions {
   force: boolean;
 }
 
-async function gitWorktreeRemove(ctx: Context, dir: string, force: boolean): Promise<string | null> {
-  // simple-git drops ambient GIT_* variables (GIT_DIR, GIT_INDEX_FILE, …) itself and refuses
-  // any passed explicitly, so it gets the environment without them.
-  const { simpleGit } = await import('simple-git');
-  const env = Object.fromEntries(Object.entries(ctx.env).filter(([k, v]) => !/^git_/i.test(k) && v !== undefined)) as Record<string, string>;
-  try {
-    await simpleGit({ baseDir: ctx.cwd })
-      .env(env)
-      .raw(['worktree', 'remove', ...(force ? ['--force'] : []), dir]);
-    return null;
-  } catch (error) {
-    return (error as Error).message.trim().replace(/^fatal: /, '');
-  }
+function gitWorktreeRemove(ctx: Context, dir: string, force: boolean): string | null {
+  // runGit strips GIT_DIR, GIT_INDEX_FILE and friends. Not simple-git: it refuses to run at all
+  // when the user's environment sets EDITOR, PAGER and the like.
+  const result = runGit(['worktree', 'remove', ...(force ? ['--force'] : []), dir], ctx.cwd, ctx.env);
+  if (result.status === 0) return null;
+  return (result.stderr.trim() || `git worktree remove exited ${result.status}`).replace(/^fatal: /, '');
 }
 
 export async function remove(ctx: Context, options: RemoveOptions): Promise<number> {
@@ -60,7 +54,7 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
         return removed;
       })
     : [];
-  const failure = await gitWorktreeRemove(ctx, target.path, options.force);
+  const failure = gitWorktreeRemove(ctx, target.path, options.force);
   if (failure) {
     if (released.length) {
       await store.update(async (registry, tx) => {
