@@ -10,6 +10,12 @@ as_root() {
 }
 
 pid=$(cat "$STATE_DIR/dockerd.pid" 2>/dev/null) || { say "no dockerd started by docker-up.sh; nothing to stop"; exit 0; }
+# A PID file that outlived its daemon may name a reused PID: only ever signal a dockerd.
+if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != dockerd ]; then
+  say "dockerd ($pid) from docker-up.sh is no longer running"
+  rm -f "$STATE_DIR/dockerd.pid" "$STATE_DIR/status"
+  exit 0
+fi
 
 if docker info >/dev/null 2>&1; then
   ids=$(docker ps -aq --filter label=ports-test 2>/dev/null)

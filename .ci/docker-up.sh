@@ -60,6 +60,7 @@ wait_for_engine() {
 
 stop_ours() {
   pid=$(cat "$STATE_DIR/dockerd.pid" 2>/dev/null) || return 0
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || { rm -f "$STATE_DIR/dockerd.pid"; return 0; }
   as_root kill "$pid" 2>/dev/null
   i=0
   while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 20 ]; do sleep 1; i=$((i + 1)); done
