@@ -12,7 +12,7 @@ import type { Allocation } from '../core/registry-schema';
 import { ConflictError, NotFoundError, UsageError } from '../errors';
 import { runGit } from '../io/git';
 import { syncWorktreeEnv } from '../ops/env-sync';
-import { applyReconcile } from '../ops/reconcile';
+import { reconcileWithEnv } from '../ops/reconcile';
 import { snapshotWorktrees } from '../ops/worktrees';
 
 export interface RemoveOptions {
@@ -45,7 +45,7 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
   const store = await ctx.store();
   const released: Allocation[] = store.exists()
     ? await store.update(async (registry, tx) => {
-        applyReconcile(registry, tx, snapshot, ctx);
+        await reconcileWithEnv(registry, tx, snapshot, ctx);
         const removed = removeAllocations(registry, (a) => ownsAllocation(owner, a));
         if (removed.length) {
           tx.changed();

@@ -4,13 +4,11 @@
  * theirs; moved worktrees keep theirs under the new path. Allocations made by name are listed
  * as not linked to a worktree and released only with --release-unlinked.
  */
-import * as fs from 'node:fs';
 import type { Context } from '../context';
 import { planReconcile, type ReconcilePlan } from '../core/reconcile';
 import { removeAllocations } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
-import { syncWorktreeEnv } from '../ops/env-sync';
-import { applyReconcile } from '../ops/reconcile';
+import { reconcileWithEnv } from '../ops/reconcile';
 import { snapshotWorktrees } from '../ops/worktrees';
 
 export interface SyncOptions {
@@ -29,14 +27,13 @@ export async function sync(ctx: Context, options: SyncOptions): Promise<number> 
     plan = planReconcile(store.read().allocations, snapshot.facts);
   } else {
     ({ plan, unlinkedReleased } = await store.update(async (registry, tx) => {
-      const applied = applyReconcile(registry, tx, snapshot, ctx) ?? planReconcile(registry.allocations, snapshot.facts);
+      const applied = (await reconcileWithEnv(registry, tx, snapshot, ctx)) ?? planReconcile(registry.allocations, snapshot.facts);
       let released: Allocation[] = [];
       if (options.releaseUnlinked && applied.unlinked.length) {
         const unlinked = new Set(applied.unlinked);
         released = removeAllocations(registry, (a) => unlinked.has(a));
         tx.changed();
       }
-      for (const root of new Set(applied.moved.map((m) => m.path))) if (fs.existsSync(root)) await syncWorktreeEnv(ctx, registry, root);
       return { plan: applied, unlinkedReleased: released };
     }));
   }

@@ -2,11 +2,13 @@
  * Applies the reconcile plan to a registry being updated: the cheap step every hook run and
  * every writing command takes first, so ports of removed worktrees come back unasked.
  */
+import * as fs from 'node:fs';
 import type { Context } from '../context';
 import { planReconcile, type ReconcilePlan } from '../core/reconcile';
 import { removeAllocations } from '../core/allocation';
 import type { Registry } from '../core/registry-schema';
 import type { Transaction } from '../io/registry-store';
+import { syncWorktreeEnv } from './env-sync';
 import { snapshotWorktrees, type WorktreeSnapshot } from './worktrees';
 
 /** Takes the worktree snapshot outside the lock; null when there is no repository to compare with. */
@@ -33,6 +35,25 @@ export function applyReconcile(registry: Registry, tx: Transaction, snapshot: Wo
     move.allocation.worktree = move.name;
     tx.changed();
     ctx.out.debug(`worktree ${move.name} moved to ${move.path}; it keeps port ${move.allocation.port}`);
+  }
+  return plan;
+}
+
+/**
+ * applyReconcile, then the .env of each moved worktree is rewritten: its Compose project name
+ * follows the folder name. Whichever command sees the move first must do it, or the .env stays
+ * stale (a later `ports sync` finds no move left to report). A .env that cannot be written
+ * (the user set a managed name by hand) is a warning here, not a failure of the caller.
+ */
+export async function reconcileWithEnv(registry: Registry, tx: Transaction, snapshot: WorktreeSnapshot | null, ctx: Context): Promise<ReconcilePlan | null> {
+  const plan = applyReconcile(registry, tx, snapshot, ctx);
+  for (const root of new Set(plan?.moved.map((m) => m.path) ?? [])) {
+    if (!fs.existsSync(root)) continue;
+    try {
+      await syncWorktreeEnv(ctx, registry, root);
+    } catch (error) {
+      ctx.out.warn(`worktree moved to ${root}, but its env file was not updated: ${(error as Error).message}`);
+    }
   }
   return plan;
 }
