@@ -3,25 +3,124 @@
 // Two outputs: the library (tsc, one .js + .d.ts per module, for `require('ports')`) and the
 // CLI as one esbuild bundle, because resolving and loading dozens of files costs more start-up
 // time than the command itself. Commands are imported lazily, so a run evaluates only its own.
+//
+// Everything is built into a staging folder and then swapped in for dist/, so a build never
+// leaves a half-empty dist/ behind for a test or a hook that runs the CLI at the same moment.
 const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const os = require('node:os');
 const path = require('node:path');
 const fs = require('node:fs');
 
 const root = path.resolve(__dirname, '..');
-fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], {
-  stdio: 'inherit',
-});
-require('esbuild').buildSync({
-  entryPoints: [path.join(root, 'src/main.ts')],
-  outfile: path.join(root, 'dist/ports.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  minifySyntax: true,
-  legalComments: 'none',
-  logLevel: 'warning',
-  // cosmiconfig loads TypeScript only for .ts config files, which we do not search for.
-  external: ['typescript'],
-});
+const dist = path.join(root, 'dist');
+const staging = path.join(root, `.dist-build-${process.pid}`);
+
+// bin/ports.js compiles the bundle with vm.Script to use a code cache, and functions that come
+// from a code cache lose the host options a native import() needs (Node 20). So cosmiconfig's
+// import() of JS config files goes through a function bin/ports.js defines, where import()
+// is native; required any other way (tests, the library), the bundle imports as usual.
+const PORTS_IMPORT = "Symbol.for('ports.import')";
+const IMPORT_HELPER_COUNT = 1;
+const importThroughLoader = {
+  name: 'import-through-loader',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]cosmiconfig[\\/]dist[\\/]loaders\.js$/ }, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8');
+      const helper = `const portsImport = (specifier) => (globalThis[${PORTS_IMPORT}] ?? ((s) => import(s)))(specifier);\n`;
+      return { contents: helper + text.replace(/\bimport\(/g, 'portsImport('), loader: 'js' };
+    });
+  },
+};
+
+async function build() {
+  fs.rmSync(staging, { recursive: true, force: true });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json'), '--outDir', staging], {
+    stdio: 'inherit',
+  });
+  await require('esbuild').build({
+    entryPoints: [path.join(root, 'src/main.ts')],
+    outfile: path.join(staging, 'ports.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minifySyntax: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    // cosmiconfig loads TypeScript only for .ts config files, which we do not search for.
+    external: ['typescript'],
+    plugins: [importThroughLoader],
+  });
+  const dynamicImports = fs.readFileSync(path.join(staging, 'ports.cjs'), 'utf8').match(/\bimport\(/g) ?? [];
+  if (dynamicImports.length !== IMPORT_HELPER_COUNT) {
+    throw new Error(`dist/ports.cjs has ${dynamicImports.length} import() calls, expected ${IMPORT_HELPER_COUNT}: route new ones through PORTS_IMPORT (see importThroughLoader)`);
+  }
+  // bin/ports.js uses a code cache only when it names this exact bundle (see there).
+  const bundle = path.join(staging, 'ports.cjs');
+  const id = crypto.createHash('sha256').update(fs.readFileSync(bundle)).digest('hex').slice(0, 16);
+  fs.appendFileSync(bundle, `\n//# ports-build-id=${id}\n`);
+}
+
+// What the code cache is trained on: the commands a user and the hook run most, so their
+// functions are compiled ahead; anything else is compiled on demand as without a cache.
+const TRAINING = [['allocate', '--quiet'], ['status', '--json'], ['status', '--all'], ['next', 'web'], ['sync', '--dry-run'], ['allocate', 'api', '--worktree', 'named', '--json']];
+
+/** Runs the training commands in a throwaway repository in this process, then writes dist/ports.cjs.cache. */
+async function writeCodeCache() {
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-build-'));
+  try {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_') && !k.startsWith('PORTS')));
+    const git = (...args) => execFileSync('git', ['-c', 'user.name=build', '-c', 'user.email=build@example.invalid', ...args], { cwd: repo, env, stdio: 'ignore' });
+    git('init', '-q');
+    fs.writeFileSync(path.join(repo, '.portsrc.json'), JSON.stringify({ services: { web: true, api: { description: 'api' } } }));
+    git('add', '.');
+    git('commit', '-q', '-m', 'training');
+    const { loadBundle, saveCodeCache } = require('../bin/ports.js');
+    const loaded = loadBundle();
+    const sink = { write: () => true, isTTY: false };
+    for (const argv of TRAINING) await loaded.exports.run(argv, { stdout: sink, stderr: sink, env, cwd: repo });
+    saveCodeCache(loaded);
+  } finally {
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+}
+
+/** Puts `staging` in the place of dist/: two renames, retried when another build swaps at the same time. */
+function swapIn() {
+  const old = path.join(root, `.dist-old-${process.pid}`);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.renameSync(dist, old);
+    } catch (error) {
+      if (error.code !== 'ENOENT') throw error;
+    }
+    try {
+      fs.renameSync(staging, dist);
+      break;
+    } catch (error) {
+      if ((error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') || attempt > 20) throw error;
+    }
+  }
+  fs.rmSync(old, { recursive: true, force: true });
+}
+
+async function main() {
+  try {
+    await build();
+    swapIn();
+  } catch (error) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    if (error.status === undefined) throw error; // tsc has printed its errors already
+    process.exitCode = 1;
+    return;
+  }
+  try {
+    await writeCodeCache();
+  } catch (error) {
+    // Not fatal: the first run of the CLI writes the cache instead.
+    process.stderr.write(`build: no code cache (${error.message.split('\n')[0]})\n`);
+  }
+}
+
+main();

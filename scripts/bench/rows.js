@@ -1,0 +1,273 @@
+'use strict';
+// The measurements of `npm run bench`, one function each. A row measures its variants side by
+// side (interleaved) and checks every run's output: a run that exits non-zero or prints the
+// wrong thing throws BrokenRun, the only way the benchmark fails.
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const f = require('./fixtures');
+const { BrokenRun, describeRun, timeSpawn, timeParallel, interleave } = require('./measure');
+
+/** A command the CLI does not have yet: the row prints "n/a (command missing)". */
+class Missing extends Error {}
+
+const NODE = process.execPath;
+
+function ports(ctx, args, options = {}) {
+  return timeSpawn(NODE, [ctx.pkg.bin, ...args], { cwd: options.cwd, env: f.cleanEnv(options.env) });
+}
+
+function expectExit(label, result, code = 0) {
+  if (result.status !== code) throw new BrokenRun(describeRun(`${label} (expected exit ${code})`, result));
+  return result;
+}
+
+function requireCommands(ctx, names) {
+  for (const name of names) {
+    const result = ports(ctx, [name, '--help'], { cwd: ctx.tmp });
+    if (result.status !== 0) throw new Missing(`ports ${name}`);
+  }
+}
+
+function floorVariant(cwd) {
+  return { name: 'node -e 0', run: () => expectExit('node -e 0', timeSpawn(NODE, ['-e', '0'], { cwd, env: f.cleanEnv() })).ms };
+}
+
+function readRegistry(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+async function statusJson(ctx) {
+  const repo = f.makeRepo(path.join(ctx.tmp, 'status'));
+  const own = Object.entries({ web: 8080, api: 3000, database: 5432, cache: 6379 }).map(([service, port]) =>
+    f.allocation(port, path.basename(repo), service, { worktree_path: repo }),
+  );
+  f.writeFile(path.join(repo, 'design/worktrees/ports.json'), f.registryText([...own, ...f.namedAllocations(46)]));
+  const variants = await interleave(
+    [
+      floorVariant(repo),
+      {
+        name: 'ports status --json',
+        run: () => {
+          const r = expectExit('ports status --json', ports(ctx, ['status', '--json'], { cwd: repo }));
+          const list = JSON.parse(r.stdout);
+          if (!Array.isArray(list) || list.length !== 4 || list.some((a) => a.worktree_path !== repo)) {
+            throw new BrokenRun(describeRun('ports status --json: expected the worktree’s 4 allocations', r));
+          }
+          return r.ms;
+        },
+      },
+    ],
+    { reps: ctx.reps(21, 3) },
+  );
+  return { variants, value: variants['ports status --json'].median / variants['node -e 0'].median };
+}
+
+async function worktreeAdd(ctx) {
+  requireCommands(ctx, ['install', 'hook']);
+  const repo = f.makeRepo(path.join(ctx.tmp, 'hooked'));
+  expectExit('ports install', ports(ctx, ['install'], { cwd: repo }));
+  const created = [];
+  let n = 0;
+  const removeCreated = () => {
+    while (created.length) f.git(repo, ['worktree', 'remove', '--force', created.pop()]);
+  };
+  const add = (label, env, check) => ({
+    name: label,
+    before: removeCreated,
+    run: () => {
+      const dir = path.join(ctx.tmp, `wt-${++n}`);
+      const r = expectExit(`git worktree add (${label})`, timeSpawn('git', ['worktree', 'add', '-q', '--detach', dir, 'HEAD'], { cwd: repo, env: f.cleanEnv(env) }));
+      created.push(dir);
+      check(dir, r);
+      return r.ms;
+    },
+  });
+  const variants = await interleave(
+    [
+      floorVariant(repo),
+      add('git worktree add, PORTS=0', { PORTS: '0' }, (dir, r) => {
+        if (fs.existsSync(path.join(dir, '.env'))) throw new BrokenRun(describeRun('PORTS=0 still wrote .env', r));
+      }),
+      add('git worktree add, hook', {}, (dir, r) => {
+        const env = fs.existsSync(path.join(dir, '.env')) ? fs.readFileSync(path.join(dir, '.env'), 'utf8') : '';
+        const vars = ['PORT_WEB', 'PORT_API', 'PORT_DATABASE', 'PORT_CACHE'].filter((v) => new RegExp(`^${v}=\\d+$`, 'm').test(env));
+        if (vars.length !== 4) throw new BrokenRun(describeRun(`the hook did not write the 4 ports to .env (found: ${vars.join(', ') || 'none'})`, r));
+      }),
+    ],
+    { reps: ctx.reps(11, 2) },
+  );
+  removeCreated();
+  const added = variants['git worktree add, hook'].median - variants['git worktree add, PORTS=0'].median;
+  return { variants, value: added / variants['node -e 0'].median, note: `hook adds ${added.toFixed(1)} ms` };
+}
+
+function allocateVariant(ctx, repo, name, file, pristine, expectPort) {
+  return {
+    name,
+    before: () => fs.writeFileSync(file, pristine),
+    run: () => {
+      const r = expectExit(name, ports(ctx, ['allocate', 'bench', '--worktree', 'bench-new', '--quiet', '--registry', file], { cwd: repo }));
+      const port = Number(r.stdout.trim());
+      if (!(port >= expectPort && port <= f.BENCH_RANGE.end)) throw new BrokenRun(describeRun(`${name}: expected a port from ${expectPort}`, r));
+      if (readRegistry(file).allocations.length !== JSON.parse(pristine).allocations.length + 1) throw new BrokenRun(`${name}: the registry did not gain one allocation`);
+      return r.ms;
+    },
+  };
+}
+
+async function allocateLarge(ctx) {
+  const repo = f.makeRepo(path.join(ctx.tmp, 'alloc'));
+  const small = f.registryText(f.namedAllocations(10));
+  const large = f.registryText(f.namedAllocations(10000));
+  const variants = await interleave(
+    [
+      allocateVariant(ctx, repo, 'allocate, 10 allocations', path.join(ctx.tmp, 'alloc-10.json'), small, f.BENCH_RANGE.start + 10),
+      allocateVariant(ctx, repo, 'allocate, 10,000 allocations', path.join(ctx.tmp, 'alloc-10000.json'), large, f.BENCH_RANGE.start + 10000),
+    ],
+    { reps: ctx.reps(15, 3) },
+  );
+  return { variants, value: variants['allocate, 10,000 allocations'].median / variants['allocate, 10 allocations'].median };
+}
+
+async function parallelAllocate(ctx) {
+  const repo = f.makeRepo(path.join(ctx.tmp, 'parallel'));
+  const file = path.join(ctx.tmp, 'parallel.json');
+  const pristine = f.registryText(f.namedAllocations(10));
+  const batch = (count) => ({
+    name: count === 1 ? 'one allocation' : `${count} parallel allocations`,
+    before: () => fs.writeFileSync(file, pristine),
+    run: async () => {
+      const { ms, results } = await timeParallel(
+        count,
+        (i) => [NODE, [ctx.pkg.bin, 'allocate', 'bench', '--worktree', `par-${i}`, '--quiet', '--registry', file]],
+        // A loaded 2-core CI machine can take longer than the default lock wait; that is slow, not broken.
+        { cwd: repo, env: f.cleanEnv({ PORTS_LOCK_TIMEOUT_MS: '300000' }) },
+      );
+      results.forEach((r, i) => expectExit(`parallel allocate #${i}`, r));
+      const got = results.map((r) => Number(r.stdout.trim()));
+      if (new Set(got).size !== count || got.some((p) => !(p >= f.BENCH_RANGE.start + 10))) throw new BrokenRun(`parallel allocations gave duplicate or bad ports: ${got.join(' ')}`);
+      const after = readRegistry(file);
+      if (after.allocations.length !== 10 + count || after.metadata.total_allocations !== 10 + count) throw new BrokenRun(`after ${count} parallel allocations the registry holds ${after.allocations.length}`);
+      return ms;
+    },
+  });
+  const variants = await interleave([batch(1), batch(40)], { reps: ctx.reps(5, 1) });
+  return { variants, value: variants['40 parallel allocations'].median / variants['one allocation'].median };
+}
+
+async function syncVanished(ctx) {
+  requireCommands(ctx, ['sync']);
+  const repo = f.makeRepo(path.join(ctx.tmp, 'sync'));
+  const file = path.join(repo, 'design/worktrees/ports.json');
+  const gone = path.join(ctx.tmp, 'gone');
+  const pristine = f.registryText(
+    Array.from({ length: 500 }, (_, i) => f.allocation(f.BENCH_RANGE.start + i, `wt-${i}`, 'bench', { worktree_path: path.join(gone, `wt-${i}`) })),
+  );
+  const variants = await interleave(
+    [
+      floorVariant(repo),
+      {
+        name: 'ports sync (500 vanished)',
+        before: () => f.writeFile(file, pristine),
+        run: () => {
+          const r = expectExit('ports sync', ports(ctx, ['sync'], { cwd: repo }));
+          const left = readRegistry(file).allocations.length;
+          if (left !== 0) throw new BrokenRun(describeRun(`ports sync left ${left} of 500 vanished allocations`, r));
+          return r.ms;
+        },
+      },
+    ],
+    { reps: ctx.reps(11, 2) },
+  );
+  return { variants, value: variants['ports sync (500 vanished)'].median / variants['node -e 0'].median };
+}
+
+function startSilentListeners(count) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [path.join(__dirname, 'silent-listeners.js'), String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new BrokenRun(`silent listeners exited early (${code})`)));
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve({ ports: JSON.parse(out), stop: () => (child.removeAllListeners('exit'), child.kill()) });
+    });
+  });
+}
+
+async function healthHung(ctx) {
+  requireCommands(ctx, ['health']);
+  const timeout = ctx.healthTimeoutMs;
+  const listeners = await startSilentListeners(100);
+  ctx.cleanup.push(listeners.stop);
+  const sorted = [...listeners.ports].sort((a, b) => a - b);
+  const range = { start: sorted[0], end: sorted[sorted.length - 1], description: 'hung listeners' };
+  const repo = f.makeRepo(path.join(ctx.tmp, 'health'), { services: { hung: { health: { type: 'http', path: '/', timeoutMs: timeout } } }, ranges: { hung: range } });
+  const file = path.join(repo, 'design/worktrees/ports.json');
+  const pristine = f.registryText(
+    listeners.ports.map((port, i) => f.allocation(port, 'hung-services', 'hung', { description: `hung #${i}` })),
+    { ...f.DEFAULT_RANGES, hung: range },
+  );
+  const variants = await interleave(
+    [
+      {
+        name: `ports health (100 hung, --timeout ${timeout})`,
+        before: () => f.writeFile(file, pristine),
+        run: () => {
+          const r = expectExit('ports health', ports(ctx, ['health', '--worktree', 'hung-services', '--timeout', String(timeout)], { cwd: repo }), 4);
+          const statuses = readRegistry(file).allocations.map((a) => a.health_status);
+          const unhealthy = statuses.filter((s) => s === 'unhealthy').length;
+          if (unhealthy !== 100) throw new BrokenRun(describeRun(`ports health marked ${unhealthy} of 100 hung listeners unhealthy`, r));
+          return r.ms;
+        },
+      },
+    ],
+    { reps: ctx.reps(5, 1) },
+  );
+  listeners.stop();
+  return { variants, value: Object.values(variants)[0].median, limit: timeout + 500 };
+}
+
+async function probeInProcess(ctx) {
+  const { checkPortAvailable } = require(path.join(ctx.pkg.dist, 'io', 'port-probe.js'));
+  const busy = net.createServer();
+  await new Promise((resolve) => busy.listen(0, resolve));
+  try {
+    if ((await checkPortAvailable(busy.address().port)) !== false) throw new BrokenRun('checkPortAvailable said a listening port is free');
+    const candidates = Array.from({ length: 100 }, (_, i) => f.BENCH_RANGE.end - 99 + i);
+    const sequential = async () => {
+      const start = process.hrtime.bigint();
+      for (const port of candidates) if (typeof (await checkPortAvailable(port)) !== 'boolean') throw new BrokenRun('checkPortAvailable returned a non-boolean');
+      return Number(process.hrtime.bigint() - start) / 1e3 / candidates.length;
+    };
+    const concurrent = async () => {
+      const start = process.hrtime.bigint();
+      await Promise.all(candidates.map((port) => checkPortAvailable(port)));
+      return Number(process.hrtime.bigint() - start) / 1e3 / candidates.length;
+    };
+    const variants = await interleave(
+      [
+        { name: 'µs/port, one at a time', run: sequential },
+        { name: 'µs/port, 100 at once', run: concurrent },
+      ],
+      { reps: ctx.reps(21, 3) },
+    );
+    return { variants, value: variants['µs/port, one at a time'].median, unit: 'µs' };
+  } finally {
+    busy.close();
+  }
+}
+
+const ROWS = [
+  { id: 'status', title: '`ports status --json`, 50 allocations, 4 declared services ÷ `node -e 0`', goal: { max: 1.3 }, run: statusJson },
+  { id: 'worktree-add', title: 'added wall time of `git worktree add` with the hook (4 services, .env) ÷ `node -e 0`', goal: { max: 1.3 }, run: worktreeAdd },
+  { id: 'allocate-10k', title: '`ports allocate`, 10,000 allocations ÷ 10 allocations', goal: { max: 1.3 }, run: allocateLarge },
+  { id: 'parallel-40', title: '40 parallel allocations ÷ one allocation', goal: { max: 10 }, run: parallelAllocate },
+  { id: 'sync-500', title: '`ports sync` reclaiming 500 vanished worktrees ÷ `node -e 0`', goal: { max: 2 }, run: syncVanished },
+  { id: 'health-100', title: '`ports health`, 100 listeners that never answer (ms)', goal: { maxFromRow: true }, run: healthHung },
+  { id: 'probe-100', title: 'checkPortAvailable in-process, 100 ports (µs per port)', goal: null, run: probeInProcess },
+];
+
+module.exports = { ROWS, Missing };

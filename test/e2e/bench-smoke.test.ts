@@ -1,0 +1,62 @@
+/**
+ * The benchmark's quick mode, as CI runs it: it must finish with exit 0 and write a report with
+ * every row, each measured or marked as a command that does not exist yet. Speed is not
+ * checked here (a slow machine is not a failure); a broken run is.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+const ROW_IDS = ['status', 'worktree-add', 'allocate-10k', 'parallel-40', 'sync-500', 'health-100', 'probe-100'];
+
+interface Row {
+  n: number;
+  id: string;
+  state: 'ok' | 'missing' | 'broken';
+  reason?: string;
+  value?: number;
+  goal?: number | null;
+  met?: boolean | null;
+  variants?: Record<string, { median: number; min: number; max: number; n: number; samples: number[] }>;
+}
+
+function env(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GIT_') && !key.startsWith('PORTS') && !key.startsWith('BENCH_')));
+}
+
+describe('npm run bench --quick', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-bench-smoke-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every measurement and writes a JSON report with all rows', () => {
+    const out = path.join(dir, 'bench-results.json');
+    const result = spawnSync(process.execPath, [path.join(root, 'scripts/bench.js'), '--quick', '--out', out], { cwd: root, env: env(), encoding: 'utf8' });
+    expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr, stdout: result.status === 0 ? '' : result.stdout }).toEqual({ status: 0, stderr: '', stdout: '' });
+
+    const report = JSON.parse(fs.readFileSync(out, 'utf8')) as { mode: string; rows: Row[] };
+    expect(report.mode).toBe('quick');
+    expect(report.rows.map((r) => r.id)).toEqual(ROW_IDS);
+    for (const row of report.rows) {
+      expect(['ok', 'missing']).toContain(row.state);
+      if (row.state === 'missing') {
+        expect(row.reason).toMatch(/^ports \w+$/);
+        continue;
+      }
+      expect(Number.isFinite(row.value)).toBe(true);
+      expect(row.value).toBeGreaterThan(0);
+      for (const s of Object.values(row.variants ?? {})) {
+        expect(s.n).toBeGreaterThan(0);
+        expect(s.min).toBeLessThanOrEqual(s.median);
+        expect(s.median).toBeLessThanOrEqual(s.max);
+      }
+      if (row.goal !== null) expect(typeof row.met).toBe('boolean');
+    }
+    // The table printed for people has one line per row, with a verdict or "n/a".
+    for (const row of report.rows) expect(result.stdout).toContain(`${row.n}. `);
+  }, 600_000);
+});
