@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
 import { isGeneratedOverride, planComposeOverride, renderComposeOverride, type DeclaredComposeService } from '../core/compose-override';
-import { ConflictError, NotFoundError, UsageError } from '../errors';
+import { ConflictError, ExitCode, NotFoundError, PortsError, UsageError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import { DEFAULT_COMPOSE_FILES, autoLoadedOverride, findComposeFiles, readComposeServices } from '../io/compose-files';
 import { ensureWorktreePorts } from './exec';
@@ -90,7 +90,7 @@ function readText(file: string): string | null {
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+    throw new PortsError(`Cannot read ${file}: ${(error as Error).message}`, { exitCode: ExitCode.usage, hint: 'Check the file\'s permissions.', cause: error });
   }
 }
 
@@ -108,7 +108,15 @@ function writeOverride(file: string, content: string): { file: string; changed: 
     );
   }
   if (existing === content) return { file, changed: false };
-  writeFileAtomic(file, content);
+  try {
+    writeFileAtomic(file, content);
+  } catch (error) {
+    throw new PortsError(`Cannot write ${file}: ${(error as Error).message}`, {
+      exitCode: ExitCode.usage,
+      hint: 'Check the folder\'s permissions, or write elsewhere with `--output PATH`.',
+      cause: error,
+    });
+  }
   return { file, changed: true };
 }
 
