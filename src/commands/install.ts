@@ -52,10 +52,12 @@ export interface InstallResult {
   candidates?: string[];
 }
 
-function writeExecutable(file: string, content: string): void {
+/** Writes the hook executable; an existing hook keeps its permissions (plus x wherever it is readable). */
+function writeExecutable(file: string, content: string, previousMode = 0o755): void {
+  const mode = previousMode | ((previousMode & 0o444) >> 2);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeFileAtomic(file, content, { mode: 0o755 });
-  fs.chmodSync(file, 0o755);
+  writeFileAtomic(file, content, { mode });
+  fs.chmodSync(file, mode);
 }
 
 export async function installHook(ctx: Context): Promise<InstallResult> {
@@ -71,7 +73,7 @@ export async function installHook(ctx: Context): Promise<InstallResult> {
   }
   const next = insertHookBlock(existing, block, location.kind === 'husky' ? '#!/usr/bin/env sh' : '#!/bin/sh');
   if (next === existing) return { location, action: 'unchanged', candidates };
-  writeExecutable(location.file, next);
+  writeExecutable(location.file, next, existing === null ? undefined : fs.statSync(location.file).mode & 0o777);
   return { location, action: existing === null ? 'installed' : hasHookBlock(existing) ? 'updated' : 'chained', candidates };
 }
 
