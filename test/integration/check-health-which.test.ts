@@ -335,7 +335,9 @@ describe('ports health', () => {
     const elapsed = Date.now() - began;
     expect(result.code).toBe(4);
     expect(result.json<HealthJson[]>().every((r) => r.health_status === 'unhealthy')).toBe(true);
-    expect(elapsed).toBeLessThan(3000);
+    // Serially this is 30 × 600 ms = 18 s; the command also runs git and loads config, so the
+    // bound leaves room for a loaded machine while still failing on anything near serial.
+    expect(elapsed).toBeLessThan(6000);
   });
 
   test('shows a progress line on a TTY only', async () => {
