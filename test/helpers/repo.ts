@@ -1,0 +1,264 @@
+/**
+ * Temp repositories for the lifecycle tests (test/integration/lifecycle, hooks-install, husky):
+ * real `git init`, a committed `.portsrc.json` declaring four services on ranges private to
+ * the test, and the built CLI run as a real process.
+ *
+ * Every spawn gets an environment without any `GIT_*` variable (inside a hook git exports
+ * GIT_DIR and GIT_INDEX_FILE; a test started from a hook must not inherit them), without
+ * `PORTS*`, and with HOME pointing at an empty temp folder so no user or XDG git config leaks
+ * in; user.name/user.email are set in each temp repo's own config.
+ *
+ * The CLI runs from a private copy of the built package (package.json, bin/, dist/ports.cjs,
+ * hooks/) taken once per test file: other engineers rebuild dist/ in the same checkout, and a
+ * rebuild swaps the folder out for a moment. The copy is also what `ports install` records in
+ * the hook, exactly like a checkout of this package used on another repository.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import type { Allocation, Registry } from '../../src/core/registry-schema';
+
+export const PACKAGE_ROOT = path.resolve(__dirname, '../..');
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const temps: string[] = [];
+
+/** A canonical (realpath) temp folder, removed by `cleanupTemps()`. */
+export function tempDir(prefix = 'ports-lc-'): string {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  temps.push(dir);
+  return dir;
+}
+
+export function cleanupTemps(): void {
+  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+let home: string | undefined;
+
+/** The empty HOME every spawn gets (one per test file). */
+export function testHome(): string {
+  home ??= tempDir('ports-home-');
+  return home;
+}
+
+/** process.env without GIT_*, PORTS*, XDG_CONFIG_HOME; HOME is a temp folder; `extra` on top (undefined deletes). */
+export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^GIT_/i.test(name) || /^PORTS/i.test(name) || name === 'XDG_CONFIG_HOME') continue;
+    env[name] = value;
+  }
+  env.HOME = testHome();
+  env.NO_COLOR = '1';
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
+/** Runs git; returns status and output without throwing. */
+export function gitRun(args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}): Run {
+  const r = spawnSync('git', args, { cwd, env: testEnv(extraEnv), encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs git and returns stdout; throws with git's stderr when it fails. */
+export function git(args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}): string {
+  const r = gitRun(args, cwd, extraEnv);
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Spawns without waiting: for things that must start at the same moment (parallel `git worktree add`). */
+export function spawnRun(command: string, args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: testEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/**
+ * A copy of the built package (package.json, bin/, dist/ports.cjs, hooks/) in a temp folder;
+ * returns the folder. The bundle is self-contained, so the copy runs anywhere.
+ */
+export function copyPackage(prefix = 'ports-pkg-'): string {
+  const dir = tempDir(prefix);
+  const bundle = path.join(PACKAGE_ROOT, 'dist', 'ports.cjs');
+  if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run \`npm run build\` first`);
+  fs.mkdirSync(path.join(dir, 'dist'));
+  fs.copyFileSync(bundle, path.join(dir, 'dist', 'ports.cjs'));
+  fs.cpSync(path.join(PACKAGE_ROOT, 'bin'), path.join(dir, 'bin'), { recursive: true });
+  fs.cpSync(path.join(PACKAGE_ROOT, 'hooks'), path.join(dir, 'hooks'), { recursive: true });
+  fs.copyFileSync(path.join(PACKAGE_ROOT, 'package.json'), path.join(dir, 'package.json'));
+  return dir;
+}
+
+let snapshot: string | undefined;
+
+/** `bin/ports.js` of this file's private copy of the built package. */
+export function portsBin(): string {
+  snapshot ??= copyPackage('ports-snapshot-');
+  return path.join(snapshot, 'bin', 'ports.js');
+}
+
+/** Runs `ports ARGS` (the built CLI) in `cwd`. */
+export function ports(args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}, bin = portsBin()): Run {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, env: testEnv(extraEnv), encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs `ports ARGS` and returns stdout; throws with stderr unless it exits 0. */
+export function portsOk(args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}): string {
+  const r = ports(args, cwd, extraEnv);
+  if (r.status !== 0) throw new Error(`ports ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stderr}`);
+  return r.stdout;
+}
+
+export interface ServiceSpec {
+  name: string;
+  env: string;
+  start: number;
+  end: number;
+}
+
+/** The four services every temp repo declares, on ranges no real service on the machine uses. */
+export function servicesFrom(base: number): ServiceSpec[] {
+  return [
+    { name: 'web', env: 'PORT_WEB', start: base, end: base + 99 },
+    { name: 'api', env: 'API_PORT', start: base + 100, end: base + 199 },
+    { name: 'database', env: 'PORT_DATABASE', start: base + 200, end: base + 299 },
+    { name: 'cache', env: 'PORT_CACHE', start: base + 300, end: base + 399 },
+  ];
+}
+
+export function portsrcFor(services: readonly ServiceSpec[]): object {
+  return {
+    ranges: Object.fromEntries(services.map((s) => [s.name, { start: s.start, end: s.end, description: `test ${s.name}` }])),
+    services: Object.fromEntries(services.map((s) => [s.name, s.env === `PORT_${s.name.toUpperCase()}` ? true : { env: s.env, description: `${s.name} of the test` }])),
+  };
+}
+
+export interface MakeRepoOptions {
+  /** First port of the four private ranges (web, api, database, cache take 100 each). */
+  base?: number;
+  /** A package.json for the main worktree (committed with the config). */
+  packageJson?: object;
+  /** Folder name of the main worktree. */
+  name?: string;
+}
+
+export interface Repo {
+  /** Temp folder holding the main worktree and the linked ones. */
+  root: string;
+  main: string;
+  services: ServiceSpec[];
+  registryFile: string;
+  /** Path for a linked worktree named `name` (a sibling of main). */
+  wt(name: string): string;
+  registryText(): string;
+  registry(): Registry;
+  /** Allocations whose worktree_path is `dir`. */
+  allocationsOf(dir: string): Allocation[];
+  /** The worktree's .env parsed by dotenv, or null when there is none. */
+  envOf(dir: string): Record<string, string> | null;
+  /** Linked worktree paths git lists (not the main one). */
+  listed(): string[];
+}
+
+/** `git init` + a committed `.portsrc.json` (and README) in `<tmp>/main`; nothing installed yet. */
+export function makeRepo(options: MakeRepoOptions = {}): Repo {
+  const root = tempDir('ports-repo-');
+  const main = path.join(root, options.name ?? 'main');
+  fs.mkdirSync(main);
+  const services = servicesFrom(options.base ?? 47100);
+  git(['init', '-q', '-b', 'main'], main);
+  git(['config', 'user.name', 'Ports Test'], main);
+  git(['config', 'user.email', 'ports-test@example.invalid'], main);
+  fs.writeFileSync(path.join(main, '.portsrc.json'), JSON.stringify(portsrcFor(services), null, 2) + '\n');
+  fs.writeFileSync(path.join(main, 'README.md'), '# test repo\n');
+  const files = ['.portsrc.json', 'README.md'];
+  if (options.packageJson) {
+    fs.writeFileSync(path.join(main, 'package.json'), JSON.stringify(options.packageJson, null, 2) + '\n');
+    files.push('package.json');
+  }
+  git(['add', ...files], main);
+  git(['commit', '-q', '-m', 'initial'], main);
+  const registryFile = path.join(main, 'design', 'worktrees', 'ports.json');
+  const repo: Repo = {
+    root,
+    main,
+    services,
+    registryFile,
+    wt: (name) => path.join(root, name),
+    registryText: () => fs.readFileSync(registryFile, 'utf8'),
+    registry: () => JSON.parse(fs.readFileSync(registryFile, 'utf8')) as Registry,
+    allocationsOf: (dir) => (fs.existsSync(registryFile) ? repo.registry().allocations.filter((a) => a.worktree_path === dir) : []),
+    envOf: (dir) => {
+      const file = path.join(dir, '.env');
+      return fs.existsSync(file) ? parseDotenv(fs.readFileSync(file)) : null;
+    },
+    listed: () =>
+      git(['worktree', 'list', '--porcelain'], main)
+        .split('\n')
+        .filter((l) => l.startsWith('worktree '))
+        .map((l) => l.slice(9))
+        .filter((p) => p !== main),
+  };
+  return repo;
+}
+
+/** makeRepo + `ports install` in the main worktree. */
+export function makeInstalledRepo(options: MakeRepoOptions = {}): Repo {
+  const repo = makeRepo(options);
+  portsOk(['install'], repo.main);
+  return repo;
+}
+
+/**
+ * What "registry and .env agree" means for a worktree: every declared service allocated exactly
+ * once for its path, each port inside its private range, and the .env (parsed by dotenv) holding
+ * exactly those ports under the configured names plus COMPOSE_PROJECT_NAME (and the user's own
+ * `userKeys`). Returns the ports by service name.
+ */
+export function expectAgreement(repo: Repo, dir: string, userKeys: readonly string[] = []): Record<string, number> {
+  const held = repo.allocationsOf(dir);
+  expect(held.map((a) => a.service).sort()).toEqual(repo.services.map((s) => s.name).sort());
+  const byService: Record<string, number> = {};
+  for (const s of repo.services) {
+    const a = held.find((x) => x.service === s.name)!;
+    expect(a.port).toBeGreaterThanOrEqual(s.start);
+    expect(a.port).toBeLessThanOrEqual(s.end);
+    expect(a.worktree).toBe(path.basename(dir));
+    byService[s.name] = a.port;
+  }
+  const env = repo.envOf(dir);
+  expect(env).not.toBeNull();
+  const expected: Record<string, string> = Object.fromEntries(repo.services.map((s) => [s.env, String(byService[s.name])]));
+  const { COMPOSE_PROJECT_NAME: project, ...portsVars } = env!;
+  for (const key of userKeys) delete portsVars[key];
+  expect(portsVars).toEqual(expected);
+  expect(project).toMatch(/^[a-z0-9][a-z0-9_-]*$/);
+  return byService;
+}
+
+/** Every port of the registry appears once. */
+export function expectDistinctPorts(registry: Registry): void {
+  const portsList = registry.allocations.map((a) => a.port);
+  expect(new Set(portsList).size).toBe(portsList.length);
+}

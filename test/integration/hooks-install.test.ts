@@ -1,0 +1,203 @@
+/**
+ * `ports install` / `ports uninstall` without husky (SPEC §4, issue 3): the hook goes into the
+ * common hooks folder (or core.hooksPath), an existing hook keeps running (a shell hook gets our
+ * block at its top; any other hook is chained as post-checkout.ports-chained), uninstall puts
+ * each back exactly, and the hook finds the tool from every worktree — or says clearly that it
+ * is gone while git carries on. Real repositories, real `git worktree add`, the built CLI.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cleanupTemps, copyPackage, expectAgreement, git, gitRun, makeRepo, ports, portsOk, type Repo } from '../helpers/repo';
+
+afterAll(() => cleanupTemps());
+
+const ZERO = '0000000000000000000000000000000000000000';
+
+function hookFile(repo: Repo): string {
+  return path.join(repo.main, '.git', 'hooks', 'post-checkout');
+}
+
+function writeHook(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content, { mode: 0o755 });
+}
+
+function mode(file: string): number {
+  return fs.statSync(file).mode & 0o777;
+}
+
+function add(repo: Repo, name: string, env: Record<string, string | undefined> = {}) {
+  return gitRun(['worktree', 'add', '-b', name, repo.wt(name)], repo.main, env);
+}
+
+describe('without husky: the common hooks folder', () => {
+  test('installs a new hook, is idempotent, and uninstall deletes the file it created', () => {
+    const repo = makeRepo({ base: 49100 });
+    const first = ports(['install', '--json'], repo.main);
+    expect(first.status).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ hook: hookFile(repo), kind: 'common', action: 'installed' });
+    const text = fs.readFileSync(hookFile(repo), 'utf8');
+    expect(text.startsWith('#!/bin/sh\n# >>> ports >>>')).toBe(true);
+    expect(mode(hookFile(repo)) & 0o111).toBe(0o111);
+
+    const again = JSON.parse(portsOk(['install', '--json'], repo.main)) as { action: string };
+    expect(again.action).toBe('unchanged');
+    expect(fs.readFileSync(hookFile(repo), 'utf8')).toBe(text);
+
+    // Installed from a linked worktree, it is the same shared file.
+    expect(add(repo, 'wt').status).toBe(0);
+    expect(JSON.parse(portsOk(['install', '--json'], repo.wt('wt'))) as { hook: string; action: string }).toMatchObject({ hook: hookFile(repo), action: 'unchanged' });
+
+    const removed = JSON.parse(portsOk(['uninstall', '--json'], repo.main)) as { action: string };
+    expect(removed.action).toBe('removed');
+    expect(fs.existsSync(hookFile(repo))).toBe(false);
+    expect((JSON.parse(portsOk(['uninstall', '--json'], repo.main)) as { action: string }).action).toBe('absent');
+  });
+
+  test('keeps an existing shell hook, which still runs (even ending in exit 0); uninstall restores it exactly', () => {
+    const repo = makeRepo({ base: 49100 });
+    const marker = path.join(repo.root, 'marker-shell');
+    const original = `#!/bin/sh\n# the team's own hook\necho "shell $1 $3" >> '${marker}'\nexit 0\n`;
+    writeHook(hookFile(repo), original);
+    fs.chmodSync(hookFile(repo), 0o750);
+
+    const r = ports(['install'], repo.main);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('the hook\'s own commands still run');
+    const installed = fs.readFileSync(hookFile(repo), 'utf8');
+    expect(installed).toContain(original.slice('#!/bin/sh\n'.length));
+    expect(installed.indexOf('# >>> ports >>>')).toBeLessThan(installed.indexOf('exit 0'));
+    expect(fs.existsSync(hookFile(repo) + '.ports-chained')).toBe(false);
+
+    const added = add(repo, 'with-shell-hook');
+    expect(added.status).toBe(0);
+    expect(fs.readFileSync(marker, 'utf8')).toBe(`shell ${ZERO} 1\n`);
+    expectAgreement(repo, repo.wt('with-shell-hook'));
+
+    expect(portsOk(['uninstall'], repo.main)).toBe(`${hookFile(repo)}\n`);
+    expect(fs.readFileSync(hookFile(repo), 'utf8')).toBe(original);
+    expect(mode(hookFile(repo))).toBe(0o750);
+  });
+
+  test('chains a non-shell hook as post-checkout.ports-chained, which still runs with git\'s arguments; uninstall restores it exactly', () => {
+    const repo = makeRepo({ base: 49100 });
+    const marker = path.join(repo.root, 'marker-node');
+    const original = `#!/usr/bin/env node\nrequire('fs').appendFileSync(${JSON.stringify(marker)}, 'node ' + process.argv.slice(2).join(' ') + '\\n');\n`;
+    writeHook(hookFile(repo), original);
+
+    const installed = JSON.parse(portsOk(['install', '--json'], repo.main)) as { action: string };
+    expect(installed.action).toBe('chained');
+    const chained = hookFile(repo) + '.ports-chained';
+    expect(fs.readFileSync(chained, 'utf8')).toBe(original);
+    expect(mode(chained) & 0o111).toBe(0o111);
+    const wrapper = fs.readFileSync(hookFile(repo), 'utf8');
+    expect(wrapper.startsWith('#!/bin/sh\n# >>> ports >>>')).toBe(true);
+
+    // Installing again neither chains the wrapper nor touches the chained hook.
+    expect((JSON.parse(portsOk(['install', '--json'], repo.main)) as { action: string }).action).toBe('unchanged');
+    expect(fs.readFileSync(chained, 'utf8')).toBe(original);
+
+    const added = add(repo, 'with-node-hook');
+    expect(added.status).toBe(0);
+    const head = git(['rev-parse', 'HEAD'], repo.wt('with-node-hook')).trim();
+    expect(fs.readFileSync(marker, 'utf8')).toBe(`node ${ZERO} ${head} 1\n`);
+    expectAgreement(repo, repo.wt('with-node-hook'));
+
+    const removed = JSON.parse(portsOk(['uninstall', '--json'], repo.main)) as { action: string };
+    expect(removed.action).toBe('restored');
+    expect(fs.readFileSync(hookFile(repo), 'utf8')).toBe(original);
+    expect(mode(hookFile(repo))).toBe(0o755);
+    expect(fs.existsSync(chained)).toBe(false);
+
+    // Restored, the node hook runs alone again: no ports for the next worktree.
+    expect(add(repo, 'after-uninstall').status).toBe(0);
+    expect(repo.allocationsOf(repo.wt('after-uninstall'))).toEqual([]);
+    expect(fs.readFileSync(marker, 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+
+  test('a non-shell hook that fails still fails the checkout after chaining (git reports its status)', () => {
+    const repo = makeRepo({ base: 49100 });
+    writeHook(hookFile(repo), '#!/usr/bin/env node\nprocess.stderr.write("team hook: refused\\n");\nprocess.exit(3);\n');
+    portsOk(['install'], repo.main);
+    const r = add(repo, 'refused');
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain('team hook: refused');
+    // Our block ran first: the worktree got its ports before the chained hook refused.
+    expectAgreement(repo, repo.wt('refused'));
+  });
+
+  test('installs into a custom core.hooksPath folder, relative to the worktree', () => {
+    const repo = makeRepo({ base: 49100 });
+    git(['config', 'core.hooksPath', 'githooks'], repo.main);
+    const result = JSON.parse(portsOk(['install', '--json'], repo.main)) as { hook: string; kind: string };
+    expect(result).toMatchObject({ kind: 'hooks-path', hook: path.join(repo.main, 'githooks', 'post-checkout') });
+    expect(fs.existsSync(hookFile(repo))).toBe(false);
+    // A relative hooksPath is resolved in the worktree git runs in: commit the hook so new worktrees have it.
+    git(['add', 'githooks/post-checkout'], repo.main);
+    git(['commit', '-q', '-m', 'hook'], repo.main);
+    expect(add(repo, 'via-hooks-path').status).toBe(0);
+    expectAgreement(repo, repo.wt('via-hooks-path'));
+  });
+});
+
+describe('the hook finds the tool from every worktree', () => {
+  test('a project that depends on ports runs the main worktree\'s node_modules copy first, so the hook survives losing the installer', () => {
+    const repo = makeRepo({ base: 49500, packageJson: { name: 'app', private: true, devDependencies: { ports: 'file:../ports' } } });
+    // What `npm install` leaves in the main worktree (a copy: npm's file: link would point into /work/main).
+    fs.cpSync(copyPackage(), path.join(repo.main, 'node_modules', 'ports'), { recursive: true });
+    fs.writeFileSync(path.join(repo.main, '.gitignore'), 'node_modules/\n');
+    const installer = copyPackage('ports-installer-');
+    const installerBin = path.join(installer, 'bin', 'ports.js');
+
+    const r = ports(['install', '--json'], repo.main, {}, installerBin);
+    expect(r.status).toBe(0);
+    const local = path.join(repo.main, 'node_modules', 'ports', 'bin', 'ports.js');
+    expect((JSON.parse(r.stdout) as { candidates: string[] }).candidates).toEqual([local, installerBin]);
+    const hook = fs.readFileSync(hookFile(repo), 'utf8');
+    expect(hook).toContain(`for ports_candidate in '${local}' '${installerBin}'; do`);
+
+    fs.rmSync(installer, { recursive: true, force: true });
+    const added = add(repo, 'uses-node-modules');
+    expect(added.status).toBe(0);
+    expect(added.stderr).not.toContain('gone');
+    // The new worktree has no node_modules of its own: the main worktree's copy ran.
+    expect(fs.existsSync(path.join(repo.wt('uses-node-modules'), 'node_modules'))).toBe(false);
+    expectAgreement(repo, repo.wt('uses-node-modules'));
+  });
+
+  test('a project that does not depend on ports gets only the absolute path of the ports that ran install', () => {
+    const repo = makeRepo({ base: 49500, packageJson: { name: 'app', private: true, devDependencies: { other: '1.0.0' } } });
+    const installer = copyPackage('ports-installer-');
+    const installerBin = path.join(installer, 'bin', 'ports.js');
+    const result = JSON.parse(ports(['install', '--json'], repo.main, {}, installerBin).stdout) as { candidates: string[] };
+    expect(result.candidates).toEqual([installerBin]);
+    expect(add(repo, 'uses-installer').status).toBe(0);
+    expectAgreement(repo, repo.wt('uses-installer'));
+  });
+
+  test('when no candidate exists any more, git worktree add still succeeds and stderr says the tool is gone', () => {
+    const repo = makeRepo({ base: 49500 });
+    const installer = copyPackage('ports-installer-');
+    const installerBin = path.join(installer, 'bin', 'ports.js');
+    expect(ports(['install'], repo.main, {}, installerBin).status).toBe(0);
+    fs.rmSync(installer, { recursive: true, force: true });
+
+    const added = add(repo, 'tool-gone');
+    expect(added.status).toBe(0);
+    expect(added.stderr).toMatch(/^ports: warning: the ports tool is gone/m);
+    expect(added.stderr).toContain(installerBin);
+    expect(added.stderr).toContain('ports install');
+    expect(repo.listed()).toContain(repo.wt('tool-gone'));
+    expect(fs.existsSync(repo.registryFile)).toBe(false);
+    expect(fs.existsSync(path.join(repo.wt('tool-gone'), '.env'))).toBe(false);
+
+    const strict = add(repo, 'tool-gone-strict', { PORTS_STRICT: '1' });
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toMatch(/^ports: warning: the ports tool is gone/m);
+    expect(repo.listed()).toContain(repo.wt('tool-gone-strict'));
+
+    const silenced = add(repo, 'tool-gone-silenced', { PORTS: '0' });
+    expect(silenced.status).toBe(0);
+    expect(silenced.stderr).not.toMatch(/^ports/m);
+  });
+});
