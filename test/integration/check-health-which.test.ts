@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { emptyRegistry, type Allocation, type Registry } from '../../src/core/registry-schema';
 import { createContext } from '../../src/context';
+import { TEST_IMAGE, TEST_LABEL, describeWithDocker, docker, httpGet, removeContainers, waitFor } from '../helpers/docker';
 import { run } from '../../src/main';
 import { syncWorktreeEnv } from '../../src/ops/env-sync';
 import { createOutput } from '../../src/output';
@@ -390,4 +391,45 @@ describe('ports which', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describeWithDocker('containers on a real engine', () => {
+  const containers: string[] = [];
+  afterAll(() => removeContainers(containers));
+
+  function publishHttpd(project: string): { name: string; port: number } {
+    const name = `ports-test-chw-${project}-${process.pid}`;
+    containers.push(docker(['run', '-d', '--init', '--name', name, '--label', TEST_LABEL, '--label', `com.docker.compose.project=${project}`, '--label', 'com.docker.compose.service=web', '-p', '127.0.0.1::80', TEST_IMAGE, 'httpd', '-f', '-p', '80', '-h', '/www']));
+    return { name, port: Number(docker(['port', name, '80/tcp']).split(':').pop()) };
+  }
+
+  test("check tells the worktree's own Compose stack from another project's; which names the container", async () => {
+    const repo = newRepo();
+    const other = publishHttpd('someone-else');
+    writeRegistry(repo, [allocation(other.port, 'feat', repo.feat, 'web')]);
+    await syncEnv(repo, repo.feat);
+    const project = /^COMPOSE_PROJECT_NAME=(.*)$/m.exec(fs.readFileSync(path.join(repo.feat, '.env'), 'utf8'))![1]!;
+    const own = publishHttpd(project);
+    const registry = readRegistry(repo);
+    registry.allocations.push(allocation(own.port, 'feat', repo.feat, 'api'));
+    registry.ranges.api = { start: own.port, end: own.port, description: 'test api' };
+    registry.metadata.total_allocations = 2;
+    fs.writeFileSync(repo.registryFile, JSON.stringify(registry));
+    await syncEnv(repo, repo.feat);
+
+    const result = await ports(repo.main, ['check', '--json']);
+    const conflicts = result.json<{ conflicts: (ConflictJson & { container: { name: string; compose_project: string } | null })[] }>().conflicts;
+    expect(conflicts.map((c) => [c.kind, c.ports[0]])).toEqual([['system_conflict', other.port]]);
+    expect(conflicts[0]!.container).toMatchObject({ name: other.name, compose_project: 'someone-else' });
+    expect(conflicts[0]!.resolution).toMatch(new RegExp(`^docker stop ${other.name} `));
+    expect(result.code).toBe(4);
+
+    await waitFor('httpd in the container', async () => (await httpGet(own.port).catch(() => '')) || undefined);
+    const health = await ports(repo.main, ['health', '--worktree', 'feat', '--json']);
+    expect(health.json<HealthJson[]>().map((r) => [r.port, r.health_status])).toEqual(expect.arrayContaining([[own.port, 'healthy'], [other.port, 'healthy']]));
+
+    const which = await ports(repo.main, ['which', String(own.port)]);
+    expect(which.code).toBe(0);
+    expect(which.stdout).toContain(`container: ${own.name} (${TEST_IMAGE}, Compose ${project}/web) → container port 80/tcp`);
+  }, 60000);
 });
