@@ -2,7 +2,8 @@
  * Finds and loads the project's ports config with cosmiconfig (module name `ports`), validates
  * it with zod, and applies defaults. The directory walk is ours — from the working directory up
  * to the worktree root, then the main worktree's root — so a run in a repository without a
- * config never loads cosmiconfig at all.
+ * config never loads cosmiconfig at all, and one whose config is plain JSON reads it the way
+ * cosmiconfig would, without loading it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -58,12 +59,72 @@ export function findConfigFile(startDir: string, stopDir: string | null): string
   }
 }
 
-/** Loads and validates one config file through cosmiconfig. */
-export async function loadConfigFile(file: string): Promise<PortsConfig> {
+// Where cosmiconfig looks, in process.cwd(), for its own "meta" config, which can change how
+// any file is loaded (cosmiconfig 9, dist/defaults.js `metaSearchPlaces`).
+const COSMICONFIG_META_PLACES = [
+  'package.yaml',
+  '.config/config.json',
+  '.config/config.yaml',
+  '.config/config.yml',
+  '.config/config.js',
+  '.config/config.ts',
+  '.config/config.cjs',
+  '.config/config.mjs',
+];
+
+function ownProperty(value: unknown, key: string): boolean {
+  return value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, key);
+}
+
+/** True when cosmiconfig would find a meta config in process.cwd() (or could not tell). */
+function cosmiconfigMetaConfigPossible(): boolean {
+  const cwd = process.cwd();
+  if (COSMICONFIG_META_PLACES.some((place) => fs.existsSync(path.join(cwd, place)))) return true;
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(cwd, 'package.json'), 'utf8');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+  try {
+    return ownProperty(JSON.parse(text), 'cosmiconfig');
+  } catch {
+    return true; // cosmiconfig would fail on it: let it, with its own message
+  }
+}
+
+/**
+ * The config object of a plain JSON config file, read the way cosmiconfig 9 would read it, or
+ * undefined when only cosmiconfig can say (YAML, JS, `$import`, an empty or broken file, a
+ * cosmiconfig meta config): loading cosmiconfig costs more than the rest of a run.
+ */
+function readPlainJsonConfig(file: string): object | undefined {
+  if (path.extname(file) !== '.json') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (path.basename(file) === 'package.json') {
+    if (!ownProperty(value, MODULE_NAME)) return undefined;
+    value = (value as Record<string, unknown>)[MODULE_NAME];
+  }
+  if (value === null || typeof value !== 'object' || ownProperty(value, '$import')) return undefined;
+  return cosmiconfigMetaConfigPossible() ? undefined : value;
+}
+
+async function loadWithCosmiconfig(file: string): Promise<{ config: unknown; isEmpty?: boolean } | null> {
   const { cosmiconfig } = await import('cosmiconfig');
+  return cosmiconfig(MODULE_NAME, { searchPlaces: SEARCH_PLACES, cache: false }).load(file);
+}
+
+/** Loads and validates one config file (through cosmiconfig unless it is plain JSON). */
+export async function loadConfigFile(file: string): Promise<PortsConfig> {
   let loaded: { config: unknown; isEmpty?: boolean } | null;
   try {
-    loaded = await cosmiconfig(MODULE_NAME, { searchPlaces: SEARCH_PLACES, cache: false }).load(file);
+    const plain = readPlainJsonConfig(file);
+    loaded = plain !== undefined ? { config: plain } : await loadWithCosmiconfig(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(
