@@ -100,6 +100,13 @@ test('allocate, then health and check follow the services as they start (exit 4 
   // Only web runs, from inside the worktree; api is allocated but nothing listens.
   const webServer = await listenIn(main, { port: web });
 
+  // status --check refreshes the stored status before printing it.
+  const status = await ports(main, registryFile, 'status', '--check', '--json');
+  expect(status.code).toBe(0);
+  expect(new Map((JSON.parse(status.stdout) as { port: number; health_status: string }[]).map((a) => [a.port, a.health_status]))).toEqual(
+    new Map([[web, 'healthy'], [api, 'not_running']]),
+  );
+
   const health = await ports(main, registryFile, 'health', '--json');
   expect(health.code).toBe(4);
   const checked = JSON.parse(health.stdout) as { port: number; health_status: string; process_id: number | null }[];
