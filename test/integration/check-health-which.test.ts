@@ -380,6 +380,20 @@ describe('ports which', () => {
     expect((await ports(repo.main, ['which', '70000'])).code).toBe(1);
   });
 
+  test('a corrupt registry: which still answers from the machine (with a warning), check and health exit 5', async () => {
+    const repo = newRepo();
+    const server = await track(startSilentTcpServer());
+    fs.mkdirSync(path.dirname(repo.registryFile), { recursive: true });
+    fs.writeFileSync(repo.registryFile, '{"ranges": {}, "allocations": [');
+    const which = await ports(repo.main, ['which', String(server.port)]);
+    expect(which.code).toBe(0);
+    expect(which.stdout).toContain(`listening: PID ${process.pid}`);
+    expect(which.stderr).toContain('is corrupt');
+    expect((await ports(repo.main, ['check'])).code).toBe(5);
+    expect((await ports(repo.main, ['health'])).code).toBe(5);
+    expect(fs.readFileSync(repo.registryFile, 'utf8')).toBe('{"ranges": {}, "allocations": [');
+  });
+
   test('works outside any repository and without a registry', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-norepo-'));
     try {
