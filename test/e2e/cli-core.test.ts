@@ -6,7 +6,7 @@ import { makeRepo, privateRanges, readRegistry, removeTempDirs, runPorts, runPor
 
 afterAll(removeTempDirs);
 
-const ranges = { ...privateRanges(47400), wide: { start: 47500, end: 47699, description: 'many' } };
+const ranges = { ...privateRanges(21400), wide: { start: 21500, end: 21699, description: 'many' } };
 const config = { ranges, services: { web: { description: 'Frontend' }, database: true } };
 
 function listen(port: number, host: string, ipv6Only = false): Promise<net.Server> {
@@ -22,19 +22,19 @@ describe('ports CLI (built bin)', () => {
     const repo = makeRepo(config);
     const first = runPorts(['allocate'], { cwd: repo.root, env: repo.env });
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/web\s+47400\s+allocated\s+Frontend/);
-    expect(first.stdout).toMatch(/database\s+47420\s+allocated/);
+    expect(first.stdout).toMatch(/web\s+21400\s+allocated\s+Frontend/);
+    expect(first.stdout).toMatch(/database\s+21420\s+allocated/);
     expect(first.stderr).toMatch(/wrote .*\.env/);
     const again = runPorts(['allocate', '--json'], { cwd: repo.root, env: repo.env });
-    expect(JSON.parse(again.stdout).map((a: { port: number }) => a.port)).toEqual([47400, 47420]);
+    expect(JSON.parse(again.stdout).map((a: { port: number }) => a.port)).toEqual([21400, 21420]);
     expect(readRegistry(repo.root).metadata.total_allocations).toBe(2);
-    expect(fs.readFileSync(path.join(repo.root, '.env'), 'utf8')).toMatch(/PORT_WEB=47400\nPORT_DATABASE=47420\nCOMPOSE_PROJECT_NAME=/);
+    expect(fs.readFileSync(path.join(repo.root, '.env'), 'utf8')).toMatch(/PORT_WEB=21400\nPORT_DATABASE=21420\nCOMPOSE_PROJECT_NAME=/);
   });
 
   it('prints only ports with --quiet and registry records with --json', () => {
     const repo = makeRepo(config);
     const quiet = runPorts(['allocate', 'web', 'api', '--worktree', 'review-GH-42', '--quiet'], { cwd: repo.root, env: repo.env });
-    expect(quiet).toMatchObject({ code: 0, stdout: '47400\n47430\n', stderr: '' });
+    expect(quiet).toMatchObject({ code: 0, stdout: '21400\n21430\n', stderr: '' });
     const list = JSON.parse(runPorts(['status', '--all', '--json'], { cwd: repo.root, env: repo.env }).stdout);
     expect(list).toHaveLength(2);
     expect(Object.keys(list[0]).sort()).toEqual(['allocated_at', 'allocated_by', 'description', 'health_status', 'port', 'process_id', 'service', 'worktree'].sort());
@@ -46,26 +46,26 @@ describe('ports CLI (built bin)', () => {
     runPorts(['allocate'], { cwd: repo.root, env: repo.env });
     runPorts(['allocate', 'web', '--worktree', 'other'], { cwd: repo.root, env: repo.env });
     const all = runPorts(['status', '--all'], { cwd: repo.root, env: repo.env });
-    expect(all.stdout).toMatch(/^web {2}47400-47419/m);
-    expect(all.stdout).toMatch(/Available: 47402-47419 \(18 ports\)/);
+    expect(all.stdout).toMatch(/^web {2}21400-21419/m);
+    expect(all.stdout).toMatch(/Available: 21402-21419 \(18 ports\)/);
     expect(all.stdout).toMatch(/other \(by name\)/);
     expect(all.stdout).toMatch(/Total: 3 ports allocated to 2 worktrees/);
     const mine = runPorts(['status'], { cwd: repo.root, env: repo.env });
     expect(mine.stdout).toMatch(/PORT\s+SERVICE\s+DESCRIPTION\s+STATUS\s+PID/);
-    expect(mine.stdout).toMatch(/47400\s+web\s+Frontend\s+unknown\s+-/);
+    expect(mine.stdout).toMatch(/21400\s+web\s+Frontend\s+unknown\s+-/);
     expect(mine.stdout).not.toMatch(/other/);
   });
 
   it('status --check refreshes health first and shows the listener’s PID', async () => {
     const repo = makeRepo(config);
     runPorts(['allocate'], { cwd: repo.root, env: repo.env });
-    const server = spawn(process.execPath, ['-e', 'require("http").createServer((q, s) => s.end("ok")).listen(47400, "127.0.0.1", () => console.log("up"))']);
+    const server = spawn(process.execPath, ['-e', 'require("http").createServer((q, s) => s.end("ok")).listen(21400, "127.0.0.1", () => console.log("up"))']);
     try {
       await new Promise((resolve) => server.stdout.once('data', resolve));
       const result = await runPortsAsync(['status', '--check'], { cwd: repo.root, env: repo.env });
-      expect(result.stdout).toMatch(new RegExp(`47400\\s+web\\s+Frontend\\s+healthy\\s+${server.pid}`));
-      expect(result.stdout).toMatch(/47420\s+database\s+not_running\s+-/);
-      expect(readRegistry(repo.root).allocations.find((a) => a.port === 47400)).toMatchObject({ health_status: 'healthy', process_id: server.pid });
+      expect(result.stdout).toMatch(new RegExp(`21400\\s+web\\s+Frontend\\s+healthy\\s+${server.pid}`));
+      expect(result.stdout).toMatch(/21420\s+database\s+not_running\s+-/);
+      expect(readRegistry(repo.root).allocations.find((a) => a.port === 21400)).toMatchObject({ health_status: 'healthy', process_id: server.pid });
     } finally {
       server.kill();
     }
@@ -76,17 +76,17 @@ describe('ports CLI (built bin)', () => {
     runPorts(['init'], { cwd: repo.root, env: repo.env });
     const before = fs.readFileSync(path.join(repo.root, 'design/worktrees/ports.json'));
     const next = runPorts(['next', 'web', '--json'], { cwd: repo.root, env: repo.env });
-    expect(JSON.parse(next.stdout)).toMatchObject({ service: 'web', port: 47400, range: { start: 47400, end: 47419 }, allocated: [] });
+    expect(JSON.parse(next.stdout)).toMatchObject({ service: 'web', port: 21400, range: { start: 21400, end: 21419 }, allocated: [] });
     expect(fs.readFileSync(path.join(repo.root, 'design/worktrees/ports.json'))).toEqual(before);
   });
 
   it('skips ports held by listeners on each address family', async () => {
     const repo = makeRepo(config);
-    const servers = [await listen(47400, '127.0.0.1'), await listen(47401, '::1'), await listen(47402, '0.0.0.0'), await listen(47403, '::', true)];
+    const servers = [await listen(21400, '127.0.0.1'), await listen(21401, '::1'), await listen(21402, '0.0.0.0'), await listen(21403, '::', true)];
     try {
       const result = runPorts(['allocate', 'web', '--quiet'], { cwd: repo.root, env: repo.env });
-      expect(result.stdout).toBe('47404\n');
-      for (const port of [47400, 47401, 47402, 47403]) {
+      expect(result.stdout).toBe('21404\n');
+      for (const port of [21400, 21401, 21402, 21403]) {
         const asked = runPorts(['allocate', 'web', '--worktree', `w${port}`, '--port', String(port)], { cwd: repo.root, env: repo.env });
         expect(asked.code).toBe(4);
         expect(asked.stderr).toMatch(new RegExp(`Port ${port} is in use by another process`));
@@ -100,11 +100,11 @@ describe('ports CLI (built bin)', () => {
     const repo = makeRepo(config);
     runPorts(['allocate'], { cwd: repo.root, env: repo.env });
     runPorts(['allocate', 'web', 'api', '--worktree', 'scripted'], { cwd: repo.root, env: repo.env });
-    expect(runPorts(['release', '47401', '49999'], { cwd: repo.root, env: repo.env })).toMatchObject({ code: 2 });
+    expect(runPorts(['release', '21401', '49999'], { cwd: repo.root, env: repo.env })).toMatchObject({ code: 2 });
     expect(readRegistry(repo.root).allocations).toHaveLength(4);
-    expect(runPorts(['release', '--worktree', 'scripted', '--service', 'api', '--quiet'], { cwd: repo.root, env: repo.env }).stdout).toBe('47430\n');
-    expect(runPorts(['release', '47401', '--quiet'], { cwd: repo.root, env: repo.env }).stdout).toBe('47401\n');
-    expect(runPorts(['release', '--quiet'], { cwd: repo.root, env: repo.env }).stdout).toBe('47400\n47420\n');
+    expect(runPorts(['release', '--worktree', 'scripted', '--service', 'api', '--quiet'], { cwd: repo.root, env: repo.env }).stdout).toBe('21430\n');
+    expect(runPorts(['release', '21401', '--quiet'], { cwd: repo.root, env: repo.env }).stdout).toBe('21401\n');
+    expect(runPorts(['release', '--quiet'], { cwd: repo.root, env: repo.env }).stdout).toBe('21400\n21420\n');
     expect(fs.existsSync(path.join(repo.root, '.env'))).toBe(false);
     expect(runPorts(['release', '--worktree', 'nobody'], { cwd: repo.root, env: repo.env }).code).toBe(2);
     expect(readRegistry(repo.root).metadata.total_allocations).toBe(0);
@@ -114,7 +114,7 @@ describe('ports CLI (built bin)', () => {
     [['allocate', 'gpu'], 1, /Unknown service "gpu"/],
     [['allocate', 'web', '--port', '80'], 1, /outside the web range/],
     [['allocate', 'web', '--port', 'abc'], 1, /--port must be a whole number/],
-    [['allocate', 'web', 'api', '--port', '47405'], 1, /--port needs exactly one service/],
+    [['allocate', 'web', 'api', '--port', '21405'], 1, /--port needs exactly one service/],
     [['allocate', '--bogus'], 1, /Unknown option --bogus/],
     [['frobnicate'], 1, /Unknown command "frobnicate"/],
     [['status', '--format', 'xml'], 1, /--format must be "text" or "json"/],
@@ -128,12 +128,12 @@ describe('ports CLI (built bin)', () => {
   });
 
   it('exits 3 when the range is exhausted', () => {
-    const repo = makeRepo({ ranges: { tiny: { start: 47700, end: 47701 } } });
+    const repo = makeRepo({ ranges: { tiny: { start: 21700, end: 21701 } } });
     runPorts(['allocate', 'tiny', '--worktree', 'a'], { cwd: repo.root, env: repo.env });
     runPorts(['allocate', 'tiny', '--worktree', 'b'], { cwd: repo.root, env: repo.env });
     const result = runPorts(['allocate', 'tiny', '--worktree', 'c'], { cwd: repo.root, env: repo.env });
     expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/No free port in the tiny range 47700-47701/);
+    expect(result.stderr).toMatch(/No free port in the tiny range 21700-21701/);
     expect(result.stderr).toMatch(/Release ports you no longer need/);
   });
 
@@ -164,16 +164,16 @@ describe('ports CLI (built bin)', () => {
     let text = raw;
     if (text === null) {
       const data = JSON.parse(fs.readFileSync(file, 'utf8'));
-      if (kind === 'port as text') data.allocations[0].port = '47400';
+      if (kind === 'port as text') data.allocations[0].port = '21400';
       if (kind === 'port 70000') data.allocations[0].port = 70000;
       if (kind === 'unknown health status') data.allocations[0].health_status = 'fine';
-      if (kind === 'reversed range') data.ranges.web.start = 47500;
+      if (kind === 'reversed range') data.ranges.web.start = 21500;
       if (kind === 'newer schema_version') data.metadata.schema_version = 2;
       text = JSON.stringify(data, null, 2);
     }
     fs.writeFileSync(file, text);
     const mtime = fs.statSync(file).mtimeMs;
-    for (const args of [['allocate', 'web', '--worktree', 'y'], ['status', '--all'], ['release', '47400'], ['init']]) {
+    for (const args of [['allocate', 'web', '--worktree', 'y'], ['status', '--all'], ['release', '21400'], ['init']]) {
       const result = runPorts(args, { cwd: repo.root, env: repo.env });
       expect(result.code).toBe(5);
       expect(result.stderr).toContain(file);

@@ -96,7 +96,11 @@ export function runPortsAsync(args: string[], options: { cwd: string; env?: Node
   });
 }
 
-/** Ranges no real service uses, so tests never collide with the machine's own listeners. */
+/**
+ * Ranges private to one test file. Below 32768, Linux's ephemeral range (32768-60999), where
+ * every listen(0) and outgoing connection of a test running in parallel lands and would make a
+ * port look busy.
+ */
 export function privateRanges(base: number): Record<string, { start: number; end: number; description: string }> {
   return {
     web: { start: base, end: base + 19, description: 'test web' },

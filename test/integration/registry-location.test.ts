@@ -4,7 +4,7 @@ import { git, makeRepo, privateRanges, removeTempDirs, runPorts, tempDir, cleanE
 
 afterAll(removeTempDirs);
 
-const ranges = privateRanges(47300);
+const ranges = privateRanges(21300);
 
 describe('registry location', () => {
   it('is design/worktrees/ports.json under the main worktree, from the main worktree, a linked worktree and a subfolder', () => {
