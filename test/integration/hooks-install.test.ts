@@ -5,6 +5,7 @@
  * each back exactly, and the hook finds the tool from every worktree — or says clearly that it
  * is gone while git carries on. Real repositories, real `git worktree add`, the built CLI.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cleanupTemps, copyPackage, expectAgreement, git, gitRun, makeRepo, ports, portsOk, type Repo } from '../helpers/repo';
@@ -173,6 +174,21 @@ describe('the hook finds the tool from every worktree', () => {
     expect(result.candidates).toEqual([installerBin]);
     expect(add(repo, 'uses-installer').status).toBe(0);
     expectAgreement(repo, repo.wt('uses-installer'));
+  });
+
+  test('without node on PATH the hook uses the node that ran `ports install`', () => {
+    const repo = makeRepo({ base: 49500 });
+    portsOk(['install'], repo.main);
+    expect(fs.readFileSync(hookFile(repo), 'utf8')).toContain(`ports_node='${process.execPath}'`);
+    // A PATH with git and sh only (node usually sits next to git in /usr/bin).
+    const bin = path.join(repo.root, 'bin-without-node');
+    fs.mkdirSync(bin);
+    for (const tool of ['git', 'sh']) {
+      fs.symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(bin, tool));
+    }
+    const r = add(repo, 'no-node-on-path', { PATH: bin });
+    expect(r.status).toBe(0);
+    expectAgreement(repo, repo.wt('no-node-on-path'));
   });
 
   test('when no candidate exists any more, git worktree add still succeeds and stderr says the tool is gone', () => {

@@ -114,6 +114,80 @@ describe('git worktree add with the hook installed', () => {
   });
 });
 
+describe('what the hook does besides a new worktree', () => {
+  let repo: Repo;
+  beforeAll(() => {
+    repo = makeInstalledRepo({ base: 48900 });
+  });
+
+  test('allocates for worktree paths with spaces, $ and quotes, and for a worktree inside the main worktree', () => {
+    const odd = repo.wt(`with space $HOME 'q'`);
+    addWorktree(repo, ['-b', 'odd', odd]);
+    expectAgreement(repo, odd);
+    const inner = path.join(repo.main, '.worktrees', 'inner');
+    addWorktree(repo, ['-b', 'inner', inner]);
+    expectAgreement(repo, inner);
+    fs.rmSync(odd, { recursive: true, force: true });
+    fs.rmSync(inner, { recursive: true, force: true });
+    portsOk(['sync'], repo.main);
+    expect(repo.allocationsOf(odd)).toEqual([]);
+    expect(repo.allocationsOf(inner)).toEqual([]);
+  });
+
+  test('a branch checkout in the main worktree reclaims the ports of a vanished worktree, allocating nothing for main', () => {
+    const dir = repo.wt('vanishing');
+    addWorktree(repo, ['-b', 'vanishing', dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    git(['checkout', '-q', '-b', 'side'], repo.main);
+    git(['checkout', '-q', 'main'], repo.main);
+    expect(repo.allocationsOf(dir)).toEqual([]);
+    expect(repo.allocationsOf(repo.main)).toEqual([]);
+    expect(fs.existsSync(path.join(repo.main, '.env'))).toBe(false);
+  });
+
+  test('reclaims the ports of a worktree removed with rm -rf and then git worktree prune', () => {
+    const dir = repo.wt('pruned');
+    addWorktree(repo, ['-b', 'pruned', dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    git(['worktree', 'prune'], repo.main);
+    expect(repo.listed()).not.toContain(dir);
+    expect(repo.allocationsOf(dir)).toHaveLength(4);
+    const report = JSON.parse(portsOk(['sync', '--json'], repo.main)) as { released: { worktree_path: string }[] };
+    expect(report.released.filter((a) => a.worktree_path === dir)).toHaveLength(4);
+  });
+
+  test('a branch checkout in a linked worktree whose .env was deleted writes it again with the same ports', () => {
+    const dir = repo.wt('lost-env');
+    addWorktree(repo, ['-b', 'lost-env', dir]);
+    const held = expectAgreement(repo, dir);
+    fs.rmSync(path.join(dir, '.env'));
+    git(['checkout', '-q', '-b', 'lost-env-2'], dir);
+    expect(expectAgreement(repo, dir)).toEqual(held);
+  });
+
+  test('the hook allocates nothing in a clone (git dir = common dir)', () => {
+    const clone = repo.wt('a-clone');
+    git(['clone', '-q', repo.main, clone], repo.root);
+    const head = git(['rev-parse', 'HEAD'], clone).trim();
+    const r = ports(['hook', 'post-checkout', '0'.repeat(40), head, '1'], clone);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(fs.existsSync(path.join(clone, 'design'))).toBe(false);
+    expect(fs.existsSync(path.join(clone, '.env'))).toBe(false);
+  });
+
+  test('without a ports config the hook is silent and creates no registry', () => {
+    const bare = makeInstalledRepo({ base: 48900 });
+    git(['rm', '-q', '.portsrc.json'], bare.main);
+    git(['commit', '-q', '-m', 'no config'], bare.main);
+    const dir = bare.wt('no-config');
+    const stderr = addWorktree(bare, ['-b', 'no-config', dir]);
+    expect(stderr).not.toMatch(/^ports/m);
+    expect(fs.existsSync(bare.registryFile)).toBe(false);
+    expect(fs.existsSync(path.join(dir, '.env'))).toBe(false);
+  });
+});
+
 describe('reclaiming the ports of removed worktrees', () => {
   let repo: Repo;
   let keeper: string;
