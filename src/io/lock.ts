@@ -5,11 +5,11 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LockTimeoutError } from '../errors';
-import { bootId, processLiveness, processStartTime } from './process-info';
+import { describeHolder, judge, ownerRecord, parseRecord, type OwnerRecord, type Verdict } from './lock-owner';
+import { processLiveness } from './process-info';
 
 export interface LockOptions {
   timeoutMs?: number;
@@ -40,17 +40,6 @@ const MAX_BREAK_DEPTH = 4;
 const UNLINKED_WRITE_GRACE_MS = 2_000;
 const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
-interface OwnerRecord {
-  pid: number;
-  host: string;
-  start_time: string | null;
-  boot_id: string | null;
-  /** Two containers with one hostname have separate PID spaces: treated like two hosts. */
-  pid_ns: string | null;
-  token: string;
-  acquired_at: string;
-}
-
 /** One on-disk instance of a lock or breaker file. `key` hashes its inode and content (with a random token). */
 interface FileInstance {
   content: string;
@@ -59,12 +48,12 @@ interface FileInstance {
   mtimeMs: number;
 }
 
-interface Verdict {
-  stale: boolean;
-  reason: string;
-}
-
 type Removal = 'removed' | 'gone' | 'busy';
+
+function judgeInstance(instance: FileInstance, staleMs: number): Verdict {
+  // Without hard links a lock is written after it is created: give its writer a moment.
+  return judge(instance, staleMs, linkUnsupported ? UNLINKED_WRITE_GRACE_MS : 0);
+}
 
 export function lockFileFor(targetFile: string): string {
   return `${targetFile}.lock`;
@@ -84,7 +73,7 @@ export async function acquireLock(targetFile: string, options: LockOptions = {})
     const current = readInstance(lockFile);
     let retryNow = current === null;
     if (current) {
-      const verdict = judge(current, staleMs);
+      const verdict = judgeInstance(current, staleMs);
       if (verdict.stale) {
         retryNow = removeInstance(lockFile, current, staleMs) !== 'busy';
       } else {
@@ -112,7 +101,7 @@ export function inspectLock(targetFile: string): LockInspection {
   const file = lockFileFor(targetFile);
   const current = readInstance(file);
   if (!current) return { file, state: 'free' };
-  const verdict = judge(current, envMs('PORTS_LOCK_STALE_MS') ?? DEFAULT_STALE_MS);
+  const verdict = judgeInstance(current, envMs('PORTS_LOCK_STALE_MS') ?? DEFAULT_STALE_MS);
   const record = current.record;
   return {
     file,
@@ -128,7 +117,7 @@ export function removeStaleLock(targetFile: string): boolean {
   const staleMs = envMs('PORTS_LOCK_STALE_MS') ?? DEFAULT_STALE_MS;
   for (let attempt = 0; attempt < 50; attempt++) {
     const current = readInstance(file);
-    if (!current || !judge(current, staleMs).stale) return false;
+    if (!current || !judgeInstance(current, staleMs).stale) return false;
     const outcome = removeInstance(file, current, staleMs);
     if (outcome !== 'busy') return outcome === 'removed';
     sleepSync(2);
@@ -163,7 +152,7 @@ export function cleanupTempFiles(targetFile: string): string[] {
     if (temp) obsolete = processLiveness(Number(temp[1])) === 'dead';
     else if (breaker && breaker[1] !== currentKey) {
       const instance = readInstance(file);
-      obsolete = instance !== null && judge(instance, 0).stale;
+      obsolete = instance !== null && judgeInstance(instance, 0).stale;
     }
     if (obsolete && unlinkQuietly(file)) removed.push(file);
   }
@@ -218,7 +207,7 @@ function removeInstance(file: string, observed: FileInstance, staleMs: number, d
   const own = ownerRecord();
   if (!createExclusive(breaker, JSON.stringify(own))) {
     const other = readInstance(breaker);
-    if (other && depth < MAX_BREAK_DEPTH && judge(other, staleMs).stale) removeInstance(breaker, other, staleMs, depth + 1);
+    if (other && depth < MAX_BREAK_DEPTH && judgeInstance(other, staleMs).stale) removeInstance(breaker, other, staleMs, depth + 1);
     return 'busy';
   }
   try {
@@ -287,86 +276,6 @@ function readInstance(file: string): FileInstance | null {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function parseRecord(content: string): OwnerRecord | null {
-  try {
-    const value = JSON.parse(content) as Partial<OwnerRecord> | null;
-    if (!value || !Number.isInteger(value.pid) || typeof value.host !== 'string' || typeof value.token !== 'string') return null;
-    return {
-      pid: value.pid as number,
-      host: value.host,
-      start_time: typeof value.start_time === 'string' ? value.start_time : null,
-      boot_id: typeof value.boot_id === 'string' ? value.boot_id : null,
-      pid_ns: typeof value.pid_ns === 'string' ? value.pid_ns : null,
-      token: value.token,
-      acquired_at: typeof value.acquired_at === 'string' ? value.acquired_at : '',
-    };
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Same host (and PID namespace): the owner's liveness decides, at once and exactly. Another
- * host: only age can, so only after staleMs.
- */
-function judge(instance: FileInstance, staleMs: number): Verdict {
-  const owner = instance.record;
-  const now = Date.now();
-  if (!owner) {
-    if (linkUnsupported && now - instance.mtimeMs < UNLINKED_WRITE_GRACE_MS) return { stale: false, reason: 'being written' };
-    return { stale: true, reason: 'its content is not a lock record' };
-  }
-  const self = selfIdentity();
-  const acquiredAt = Date.parse(owner.acquired_at);
-  if (owner.host === self.host && owner.boot_id && self.boot_id && owner.boot_id !== self.boot_id) {
-    // A different boot id with a time after our boot is another machine with the same hostname.
-    if (!(acquiredAt >= self.bootedAt)) return { stale: true, reason: 'it was taken before the machine rebooted' };
-  } else if (owner.host === self.host && (!owner.pid_ns || !self.pid_ns || owner.pid_ns === self.pid_ns)) {
-    if (processLiveness(owner.pid, owner.start_time) === 'alive') return { stale: false, reason: `process ${owner.pid} is running` };
-    return { stale: true, reason: deadOwnerReason(owner) };
-  }
-  const ageMs = now - Math.max(Number.isNaN(acquiredAt) ? 0 : acquiredAt, instance.mtimeMs);
-  if (ageMs > staleMs) {
-    return { stale: true, reason: `taken on ${owner.host} ${Math.round(ageMs / 1000)} s ago, longer than ${staleMs} ms, and its process cannot be checked from here` };
-  }
-  return { stale: false, reason: `taken on ${owner.host}, whose process cannot be checked from here, ${Math.round(ageMs / 1000)} s ago` };
-}
-
-function deadOwnerReason(owner: OwnerRecord): string {
-  const startTime = processStartTime(owner.pid);
-  if (startTime === null) return `process ${owner.pid} is not running`;
-  if (owner.start_time && startTime !== owner.start_time) return `PID ${owner.pid} now belongs to another process`;
-  return `process ${owner.pid} has exited (zombie)`;
-}
-
-function describeHolder(instance: FileInstance): string {
-  const owner = instance.record;
-  if (!owner) return 'an unreadable lock file';
-  const self = owner.pid === process.pid && owner.host === selfIdentity().host ? ', this process' : '';
-  return `pid ${owner.pid} on ${owner.host}${self}, since ${owner.acquired_at}`;
-}
-
-let identity: { host: string; start_time: string | null; boot_id: string | null; pid_ns: string | null; bootedAt: number } | undefined;
-
-function selfIdentity(): NonNullable<typeof identity> {
-  if (!identity || identity.host !== os.hostname()) {
-    let pidNs: string | null = null;
-    try {
-      pidNs = fs.readlinkSync('/proc/self/ns/pid');
-    } catch {
-      // Not Linux: hostname alone tells machines apart.
-    }
-    identity = { host: os.hostname(), start_time: processStartTime(process.pid), boot_id: bootId(), pid_ns: pidNs, bootedAt: Date.now() - os.uptime() * 1000 };
-  }
-  return identity;
-}
-
-function ownerRecord(): OwnerRecord {
-  const { host, start_time, boot_id, pid_ns } = selfIdentity();
-  const token = crypto.randomBytes(16).toString('hex');
-  return { pid: process.pid, host, start_time, boot_id, pid_ns, token, acquired_at: new Date().toISOString() };
 }
 
 /** Randomized so racers spread out: starts at 1–3 ms, grows to at most 25 ms. */
