@@ -41,6 +41,10 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
   if (repo.mainRoot && snapshot.facts.canonical(repo.mainRoot) === target.canonicalPath) {
     throw new UsageError('The main worktree cannot be removed.', 'Remove linked worktrees only; release the main worktree’s ports with `ports release`.');
   }
+  if (target.locked) {
+    // git refuses even with one --force; say why before touching the registry.
+    throw new ConflictError(`Worktree ${target.path} is locked; its ports are kept.`, `Unlock it first (\`git worktree unlock ${target.path}\`), then run \`ports remove\` again.`);
+  }
   const owner = { worktree: path.basename(target.canonicalPath), worktreePath: target.canonicalPath };
   const store = await ctx.store();
   const released: Allocation[] = store.exists()
