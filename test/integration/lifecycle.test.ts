@@ -338,6 +338,13 @@ describe('reclaiming the ports of removed worktrees', () => {
     addWorktree(repo, ['-b', 'locked', dir]);
     const held = portsOf(repo, dir);
     git(['worktree', 'lock', '--reason', 'on a USB disk', dir], repo.main);
+    // ports remove refuses a locked worktree (git would, even with --force) without touching the registry.
+    const registryBefore = repo.registryText();
+    const refused = ports(['remove', dir, '--force'], repo.main);
+    expect(refused.status).toBe(4);
+    expect(refused.stderr).toContain('git worktree unlock');
+    expect(repo.registryText()).toBe(registryBefore);
+    expect(fs.existsSync(path.join(dir, '.env'))).toBe(true);
     fs.rmSync(dir, { recursive: true, force: true });
 
     addWorktree(repo, ['-b', 'after-7', repo.wt('after-7')]);
