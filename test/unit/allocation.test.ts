@@ -3,7 +3,7 @@ import { emptyRegistry, type Registry } from '../../src/core/registry-schema';
 import { ConflictError, RangeExhaustedError, UnknownServiceError, UsageError } from '../../src/errors';
 
 const NOW = '2026-01-01T00:00:00.000Z';
-const free = async () => true;
+const free = async (_port: number) => true;
 const busyOn = (ports: number[]) => async (p: number) => !ports.includes(p);
 const feature: Owner = { worktree: 'feature', worktreePath: '/repos/feature' };
 const review: Owner = { worktree: 'review-GH-42' };
