@@ -14,6 +14,7 @@ import {
   git,
   gitRun,
   makeInstalledRepo,
+  makeRepo,
   ports,
   portsOk,
   spawnRun,
@@ -393,6 +394,17 @@ describe('the worktree .env', () => {
     repo = makeInstalledRepo({ base: 47900 });
   });
 
+  /** A project that commits its .env, then runs `ports install` (which then leaves .env to git). */
+  function repoWithTrackedEnv(content: string): Repo {
+    const tracked = makeRepo({ base: 47900 });
+    fs.writeFileSync(path.join(tracked.main, '.env'), content);
+    git(['add', '.env'], tracked.main);
+    git(['commit', '-q', '-m', 'env'], tracked.main);
+    portsOk(['install'], tracked.main);
+    expect(fs.readFileSync(path.join(tracked.main, '.git', 'info', 'exclude'), 'utf8')).not.toContain('/.env');
+    return tracked;
+  }
+
   /** A worktree added without the hook (PORTS=0), so its .env can be written before allocation. */
   function bareWorktree(name: string): string {
     const dir = repo.wt(name);
@@ -447,7 +459,8 @@ describe('the worktree .env', () => {
 
   // mergeEnvBlock (src/core/env-block.ts) adds a line ending before the block when the user's
   // last line has none, and leaves it there when the block is removed: the file comes back with
-  // a final newline it did not have. Marked failing until env-block handles it; see the report.
+  // a final newline it did not have (so a tracked .env stays modified and `ports remove` is
+  // refused by git). Marked failing until env-block handles it.
   test.failing('a user .env without a final newline is restored byte for byte after allocate and release', () => {
     const dir = bareWorktree('user-env-no-eol');
     const file = path.join(dir, '.env');
@@ -459,6 +472,29 @@ describe('the worktree .env', () => {
     expect(parseDotenv(Buffer.from(after))).toMatchObject({ FOO: 'bar', LAST: '1' });
     portsOk(['release'], dir);
     expect(fs.readFileSync(file, 'utf8')).toBe(original);
+  });
+
+  test('a tracked .env gets the block; ports remove takes it out again, so git sees no change and removes the worktree', () => {
+    const tracked = repoWithTrackedEnv('# committed defaults\nOTHER=1\n');
+    const dir = tracked.wt('tracked-env');
+    addWorktree(tracked, ['-b', 'tracked-env', dir]);
+    expectAgreement(tracked, dir, ['OTHER']);
+    expect(git(['status', '--porcelain'], dir)).toBe(' M .env\n');
+    const r = ports(['remove', 'tracked-env'], tracked.main);
+    expect(r.status).toBe(0);
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(tracked.allocationsOf(dir)).toEqual([]);
+  });
+
+  test('a .env that already sets a managed variable outside the block: the hook warns, allocates nothing and leaves the file alone', () => {
+    const content = 'PORT_WEB=3000\nOTHER=1\n';
+    const tracked = repoWithTrackedEnv(content);
+    const dir = tracked.wt('env-conflict');
+    const r = gitRun(['worktree', 'add', '-b', 'env-conflict', dir], tracked.main);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^ports: warning: post-checkout hook: .*already sets PORT_WEB outside the ports block/m);
+    expect(fs.readFileSync(path.join(dir, '.env'), 'utf8')).toBe(content);
+    expect(tracked.allocationsOf(dir)).toEqual([]);
   });
 
   test('a .env the tool created is deleted on release when nothing else remains', () => {
