@@ -1,7 +1,7 @@
 /**
  * `ports install` / `ports uninstall`: put the post-checkout block in place, or take it out.
  * An existing shell hook gets our block at its top (its own lines kept); a hook in another
- * language is kept as `post-checkout.ports-chained` and run after ours.
+ * language, or a symlink, is kept as `post-checkout.ports-chained` and run after ours.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -66,7 +66,10 @@ export async function installHook(ctx: Context): Promise<InstallResult> {
   const template = fs.readFileSync(path.join(packageRoot(), 'hooks', HOOK), 'utf8');
   const block = renderHookBlock(template, candidates, process.execPath);
   const existing = fs.existsSync(location.file) ? fs.readFileSync(location.file, 'utf8') : null;
-  if (existing !== null && !hasHookBlock(existing) && !isShellScript(existing)) {
+  // A symlinked hook (often to a script the project tracks) is chained too: editing it would write
+  // through the link into that script, and uninstall could not give the link back.
+  const symlinked = existing !== null && fs.lstatSync(location.file).isSymbolicLink();
+  if (existing !== null && !hasHookBlock(existing) && (symlinked || !isShellScript(existing))) {
     fs.renameSync(location.file, location.file + CHAINED_SUFFIX);
     writeExecutable(location.file, chainWrapper(block, HOOK));
     return { location, action: 'chained', candidates };
