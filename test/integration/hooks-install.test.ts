@@ -116,6 +116,31 @@ describe('without husky: the common hooks folder', () => {
     expect(fs.readFileSync(marker, 'utf8').trim().split('\n')).toHaveLength(2);
   });
 
+  test('chains a symlinked hook instead of writing through the link into the tracked script; uninstall restores the link', () => {
+    const repo = makeRepo({ base: 49100 });
+    const marker = path.join(repo.root, 'marker-linked');
+    const script = path.join(repo.main, 'scripts', 'post-checkout');
+    const scriptText = `#!/bin/sh\necho "linked $3" >> '${marker}'\n`;
+    writeHook(script, scriptText);
+    git(['add', 'scripts/post-checkout'], repo.main);
+    git(['commit', '-q', '-m', 'team hook'], repo.main);
+    fs.symlinkSync('../../scripts/post-checkout', hookFile(repo));
+
+    expect((JSON.parse(portsOk(['install', '--json'], repo.main)) as { action: string }).action).toBe('chained');
+    expect(fs.readFileSync(script, 'utf8')).toBe(scriptText);
+    expect(git(['status', '--porcelain'], repo.main)).toBe('');
+    expect(fs.readlinkSync(hookFile(repo) + '.ports-chained')).toBe('../../scripts/post-checkout');
+
+    expect(add(repo, 'with-linked-hook').status).toBe(0);
+    expect(fs.readFileSync(marker, 'utf8')).toBe('linked 1\n');
+    expectAgreement(repo, repo.wt('with-linked-hook'));
+
+    expect((JSON.parse(portsOk(['uninstall', '--json'], repo.main)) as { action: string }).action).toBe('restored');
+    expect(fs.lstatSync(hookFile(repo)).isSymbolicLink()).toBe(true);
+    expect(fs.readlinkSync(hookFile(repo))).toBe('../../scripts/post-checkout');
+    expect(fs.existsSync(hookFile(repo) + '.ports-chained')).toBe(false);
+  });
+
   test('a non-shell hook that fails still fails the checkout after chaining (git reports its status)', () => {
     const repo = makeRepo({ base: 49100 });
     writeHook(hookFile(repo), '#!/usr/bin/env node\nprocess.stderr.write("team hook: refused\\n");\nprocess.exit(3);\n');
