@@ -303,6 +303,16 @@ describe('reclaiming the ports of removed worktrees', () => {
     expect(repo.allocationsOf(dir)).toEqual([]);
   });
 
+  test('ports remove of a worktree already deleted with rm -rf releases its ports and removes git\'s record', () => {
+    const dir = repo.wt('deleted-then-removed');
+    addWorktree(repo, ['-b', 'deleted-then-removed', dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const r = ports(['remove', 'deleted-then-removed'], repo.main);
+    expect(r.status).toBe(0);
+    expect(repo.listed()).not.toContain(dir);
+    expect(repo.allocationsOf(dir)).toEqual([]);
+  });
+
   test('git worktree move keeps the ports under the new path (seen by the next git worktree add and by ports sync)', () => {
     const dir = repo.wt('before-move');
     addWorktree(repo, ['-b', 'moving', dir]);
