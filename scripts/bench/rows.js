@@ -153,8 +153,18 @@ async function parallelAllocate(ctx) {
       return ms;
     },
   });
-  const variants = await interleave([batch(1), batch(40)], { reps: ctx.reps(5, 1) });
-  return { variants, value: variants['40 parallel allocations'].median / variants['one allocation'].median };
+  // What the machine itself allows: 40 bare Node start-ups at once ÷ one (not part of the ratio).
+  const floor = (count) => ({
+    name: count === 1 ? 'one `node -e 0`' : `${count} parallel \`node -e 0\``,
+    run: async () => {
+      const { ms, results } = await timeParallel(count, () => [NODE, ['-e', '0']], { cwd: repo, env: f.cleanEnv() });
+      results.forEach((r) => expectExit('node -e 0', r));
+      return ms;
+    },
+  });
+  const variants = await interleave([batch(1), batch(40), floor(1), floor(40)], { reps: ctx.reps(5, 1) });
+  const machine = variants['40 parallel `node -e 0`'].median / variants['one `node -e 0`'].median;
+  return { variants, value: variants['40 parallel allocations'].median / variants['one allocation'].median, note: `40 bare node start-ups take ${machine.toFixed(1)}× one here` };
 }
 
 async function syncVanished(ctx) {
@@ -186,7 +196,7 @@ async function syncVanished(ctx) {
 
 function startSilentListeners(count) {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [path.join(__dirname, 'silent-listeners.js'), String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(NODE, [path.join(__dirname, 'silent-listeners.js'), String(count)], { stdio: ['pipe', 'pipe', 'inherit'], env: f.cleanEnv() });
     let out = '';
     child.once('error', reject);
     child.once('exit', (code) => reject(new BrokenRun(`silent listeners exited early (${code})`)));
