@@ -137,6 +137,15 @@ export const COMMANDS: CommandSpec[] = [
     run: async (ctx, a) => (await import('./commands/check')).check(ctx, { ignore: list(a.flags.ignore) }),
   },
   {
+    name: 'doctor',
+    usage: 'ports doctor [--fix]',
+    summary: 'diagnose the registry, lock, hooks, .env files and ports (SPEC §7) and say what to do; --fix repairs what is safe',
+    flags: { fix: { type: 'boolean', description: 'repair: stale lock and temp files, corrupt registry (backed up, rebuilt from .env blocks), duplicates, metadata, vanished worktrees, .env blocks, hook' } },
+    maxPositionals: 0,
+    examples: ['ports doctor', 'ports doctor --fix', 'ports doctor --json'],
+    run: async (ctx, a) => (await import('./commands/doctor')).doctor(ctx, { fix: a.flags.fix === true }),
+  },
+  {
     name: 'health',
     usage: 'ports health [--worktree NAME] [--timeout MS]',
     summary: 'check that allocated services answer; store health_status and process_id; exit 4 when any is not healthy',
