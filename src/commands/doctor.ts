@@ -1,0 +1,272 @@
+/**
+ * `ports doctor [--fix]`: diagnose the scenarios of SPEC §7 and say what to do; with --fix,
+ * repair what is safe — stale lock and temp files, a corrupt registry (backed up, rebuilt from
+ * the worktrees' .env blocks), vanished worktrees, duplicate entries (the older one stays),
+ * metadata, .env blocks, the git hook — then diagnose again. Exit 0 when nothing that is the
+ * tool's own state is wrong (services merely not started do not count), 4 otherwise.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Context } from '../context';
+import { allocateInRegistry, ownsAllocation, type Owner } from '../core/allocation';
+import { diagnose, doctorExitCode, type DiagnosisFacts, type Finding, type HookFact, type LockFact, type RegistryState } from '../core/diagnosis';
+import { hasHookBlock } from '../core/hook-script';
+import type { Allocation, Registry } from '../core/registry-schema';
+import { PortsError, RegistryCorruptError, RegistryError } from '../errors';
+import { runGit } from '../io/git';
+import { findListeners } from '../io/listeners';
+import { cleanupTempFiles, inspectLock, removeStaleLock } from '../io/lock';
+import { checkPortAvailable } from '../io/port-probe';
+import { processLiveness } from '../io/process-info';
+import { currentUser, type RegistryStore } from '../io/registry-store';
+import { syncWorktreeEnv } from '../ops/env-sync';
+import { locateHook } from '../ops/hooks-location';
+import { rebuildRegistry } from '../ops/rebuild';
+import { reconcileWithEnv, snapshotForReconcile } from '../ops/reconcile';
+
+export interface DoctorOptions {
+  fix: boolean;
+}
+
+interface Gathered {
+  facts: DiagnosisFacts;
+  /** The corrupt file's bytes as diagnosed, so the rebuild replaces exactly that. */
+  corruptBytes: Buffer | null;
+}
+
+function readRegistryState(store: RegistryStore): { state: RegistryState; corruptBytes: Buffer | null } {
+  try {
+    const registry = store.readIfExists();
+    return { state: registry ? { kind: 'ok', registry } : { kind: 'missing' }, corruptBytes: null };
+  } catch (error) {
+    if (error instanceof RegistryCorruptError) return { state: { kind: 'corrupt', message: error.message }, corruptBytes: fs.readFileSync(store.file) };
+    if (error instanceof RegistryError) return { state: { kind: 'unreadable', message: error.message }, corruptBytes: null };
+    throw error;
+  }
+}
+
+function readLock(file: string): LockFact {
+  try {
+    const inspection = inspectLock(file);
+    return { state: inspection.state, reason: inspection.reason, holder: inspection.holder };
+  } catch {
+    return { state: 'free' };
+  }
+}
+
+/** Temp files (`<registry>[.lock…].<pid>.<hex>.tmp`) of dead PIDs, and breaker files, next to the registry. */
+function staleTempFiles(file: string): string[] {
+  const base = path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const temp = new RegExp(`^${base}(?:\\.lock(?:\\.break-[0-9a-f]+)*)?\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+  const breaker = new RegExp(`^${base}\\.lock\\.break-[0-9a-f]+`);
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(file));
+  } catch {
+    return [];
+  }
+  return names.filter((name) => {
+    const m = temp.exec(name);
+    if (m) return processLiveness(Number(m[1])) === 'dead';
+    if (!breaker.test(name)) return false;
+    try {
+      const owner = JSON.parse(fs.readFileSync(path.join(path.dirname(file), name), 'utf8')) as { pid?: number };
+      return typeof owner.pid !== 'number' || processLiveness(owner.pid) === 'dead';
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** Tool paths named in the hook block (`for ports_candidate in '…' '…'; do`). */
+function hookCandidates(script: string): string[] {
+  const line = /for ports_candidate in (.*); do/.exec(script)?.[1] ?? '';
+  return [...line.matchAll(/'((?:[^']|'\\'')*)'/g)].map((m) => (m[1] as string).replace(/'\\''/g, "'"));
+}
+
+async function readHook(ctx: Context): Promise<HookFact | null> {
+  let location;
+  try {
+    location = await locateHook(ctx);
+  } catch {
+    return null; // not in a repository: --registry used directly
+  }
+  let script: string | null = null;
+  try {
+    script = fs.readFileSync(location.file, 'utf8');
+  } catch {
+    // no hook file
+  }
+  const installed = script !== null && hasHookBlock(script);
+  // husky sources its hooks from its own stub, so only a plain git hook must be executable.
+  const executable = location.kind === 'husky' || (installed && (fs.statSync(location.file).mode & 0o111) !== 0);
+  const candidates = installed ? hookCandidates(script as string) : [];
+  return { file: location.file, installed, executable, toolMissing: candidates.length > 0 && !candidates.some((c) => fs.existsSync(c)) };
+}
+
+async function trackedPath(ctx: Context, file: string): Promise<string | null> {
+  try {
+    const repo = await ctx.repo();
+    if (!repo.mainRoot) return null;
+    const relative = path.relative(repo.mainRoot, file);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) return null;
+    const posix = relative.split(path.sep).join('/');
+    return runGit(['ls-files', '--error-unmatch', '--', posix], repo.mainRoot, ctx.env).status === 0 ? posix : null;
+  } catch {
+    return null;
+  }
+}
+
+async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
+  const config = await ctx.config();
+  const { state, corruptBytes } = readRegistryState(store);
+  let conflicts: DiagnosisFacts['conflicts'] = [];
+  let docker = false;
+  if (state.kind === 'ok') {
+    const { collectConflicts } = await import('./check');
+    ({ conflicts, docker } = await collectConflicts(ctx));
+  }
+  const facts: DiagnosisFacts = {
+    registryFile: store.file,
+    registry: state,
+    lock: readLock(store.file),
+    staleTempFiles: staleTempFiles(store.file),
+    hook: await readHook(ctx),
+    servicesDeclared: config.services.length,
+    trackedAs: await trackedPath(ctx, store.file),
+    conflicts,
+    listeners: state.kind === 'ok' ? await findListeners() : [],
+    docker,
+    now: ctx.now(),
+  };
+  return { facts, corruptBytes };
+}
+
+/** The older of two claims on one port, or of two ports for one (worktree, service), stays. */
+function duplicateLosers(registry: Registry): Allocation[] {
+  const byAge = registry.allocations.map((a, i) => ({ a, i })).sort((x, y) => x.a.allocated_at.localeCompare(y.a.allocated_at) || x.i - y.i);
+  const ports = new Set<number>();
+  const owners = new Set<string>();
+  const losers: Allocation[] = [];
+  for (const { a } of byAge) {
+    const owner = `${a.worktree_path ?? `name:${a.worktree}`}\u0000${a.service}`;
+    if (ports.has(a.port) || owners.has(owner)) losers.push(a);
+    else {
+      ports.add(a.port);
+      owners.add(owner);
+    }
+  }
+  return losers;
+}
+
+async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered, findings: readonly Finding[]): Promise<string[]> {
+  const done: string[] = [];
+  const has = (kind: Finding['kind']) => findings.some((f) => f.kind === kind && f.fixable);
+  if (has('stale_lock') && removeStaleLock(store.file)) done.push(`removed the stale lock ${store.file}.lock`);
+  if (has('temp_files')) {
+    const removed = cleanupTempFiles(store.file);
+    if (removed.length) done.push(`removed ${removed.length} leftover temp file${removed.length === 1 ? '' : 's'}: ${removed.map((f) => path.basename(f)).join(', ')}`);
+  }
+  let rebuilt = false;
+  if (has('registry_corrupt') && gathered.corruptBytes) {
+    const result = await rebuildRegistry(ctx, store.file, gathered.corruptBytes);
+    rebuilt = true;
+    done.push(
+      `kept the corrupt registry as ${result.backup} and rebuilt ${store.file} from the .env blocks of ${result.recovered.length} worktree${result.recovered.length === 1 ? '' : 's'} ` +
+        `(${result.registry.allocations.length} allocation${result.registry.allocations.length === 1 ? '' : 's'})`,
+    );
+    for (const s of result.skipped) done.push(`not recovered: ${s}`);
+    done.push('allocations made by name (--worktree NAME, not a worktree) are not in any .env: allocate them again if still needed');
+  }
+  const registryWork = rebuilt || ['registry_conflict', 'metadata_out_of_step', 'vanished_worktree', 'env_out_of_step'].some((k) => has(k as Finding['kind']));
+  if (registryWork) {
+    const config = await ctx.config();
+    const snapshot = await snapshotForReconcile(ctx);
+    const allocatedBy = currentUser();
+    await store.update(async (registry, tx) => {
+      const plan = await reconcileWithEnv(registry, tx, snapshot, ctx);
+      for (const a of plan?.release ?? []) done.push(`reclaimed ${a.port} (${a.service}) of the vanished worktree ${a.worktree}`);
+      const losers = duplicateLosers(registry);
+      if (losers.length) {
+        const drop = new Set(losers);
+        registry.allocations = registry.allocations.filter((a) => !drop.has(a));
+        tx.changed();
+        for (const a of losers) {
+          done.push(`dropped the newer duplicate entry ${a.port} (${a.service} of ${a.worktree}, ${a.allocated_at})`);
+          // A live worktree that lost its port gets a new one, as its hook would have given it.
+          const live = a.worktree_path && fs.existsSync(a.worktree_path);
+          if (!live || !config.services.some((s) => s.name === a.service)) continue;
+          const owner: Owner = { worktree: a.worktree, worktreePath: a.worktree_path, ...(a.worktree_id ? { worktreeId: a.worktree_id } : {}) };
+          if (registry.allocations.some((x) => x.service === a.service && ownsAllocation(owner, x))) continue;
+          try {
+            const outcome = await allocateInRegistry(registry, { owner, service: a.service, description: a.description, allocatedBy, now: ctx.now().toISOString() }, checkPortAvailable);
+            done.push(`gave ${a.worktree} port ${outcome.allocation.port} for ${a.service} instead`);
+          } catch (error) {
+            if (!(error instanceof PortsError)) throw error;
+            done.push(`could not give ${a.worktree} a new ${a.service} port: ${error.message}`);
+          }
+        }
+      }
+      if (registry.metadata.total_allocations !== registry.allocations.length || findings.some((f) => f.kind === 'metadata_out_of_step')) {
+        tx.changed(); // the store recomputes total_allocations and last_updated on every write
+        done.push('recomputed the registry metadata');
+      }
+      for (const worktree of snapshot?.worktrees ?? []) {
+        if (worktree.bare || worktree.prunable || !fs.existsSync(worktree.canonicalPath)) continue;
+        try {
+          const result = await syncWorktreeEnv(ctx, registry, worktree.canonicalPath);
+          if (result.changed) done.push(`${result.deleted ? 'removed' : 'rewrote'} the ports block of ${result.file}`);
+        } catch (error) {
+          if (!(error instanceof PortsError)) throw error;
+          done.push(`left ${path.join(worktree.canonicalPath, config.envFile)} alone: ${error.message}`);
+        }
+      }
+    });
+  }
+  if (has('hooks_missing') || has('hooks_broken')) {
+    const { installHook } = await import('./install');
+    const result = await installHook(ctx);
+    done.push(`${result.action === 'chained' ? 'added ports to' : result.action === 'updated' ? 'repaired' : 'installed'} the post-checkout hook ${result.location.file}`);
+  }
+  return done;
+}
+
+function printFindings(ctx: Context, findings: readonly Finding[]): void {
+  const { out } = ctx;
+  findings.forEach((f, i) => {
+    if (i > 0) out.result('');
+    const mark = f.counts ? out.style('red', '✗') : out.style('yellow', '!');
+    out.result(`${mark} ${out.style('bold', f.title)}${f.fixable ? out.style('dim', '  (fixable: ports doctor --fix)') : ''}`);
+    out.result(`  ${f.detail}`);
+    out.result(`  ${out.style('cyan', '→')} ${f.action}`);
+  });
+}
+
+export async function doctor(ctx: Context, options: DoctorOptions): Promise<number> {
+  const store = await ctx.store();
+  let gathered = await gather(ctx, store);
+  let findings = diagnose(gathered.facts);
+  let fixed: string[] = [];
+  if (options.fix && findings.some((f) => f.fixable)) {
+    fixed = await applyFixes(ctx, store, gathered, findings);
+    gathered = await gather(ctx, store);
+    findings = diagnose(gathered.facts);
+  }
+  const code = doctorExitCode(findings);
+  const problems = findings.filter((f) => f.counts);
+  if (ctx.out.json) {
+    ctx.out.data({ ok: code === 0, registry: store.file, fixed, findings });
+    return code;
+  }
+  for (const line of fixed) ctx.out.info(`fixed: ${line}`);
+  printFindings(ctx, findings);
+  const fixable = problems.filter((f) => f.fixable).length;
+  if (code === 0) {
+    ctx.out.info(`${fixed.length ? 'Fixed; ' : ''}no problems with the registry, lock, hooks or .env files${findings.length ? ` (${findings.length} note${findings.length === 1 ? '' : 's'} above)` : ''}. Registry: ${store.file}`);
+  } else {
+    ctx.out.info(
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} remain${problems.length === 1 ? 's' : ''}${fixable && !options.fix ? `; ${fixable} can be repaired with \`ports doctor --fix\`` : ''}. Run the command after each → to resolve it.`,
+    );
+  }
+  return code;
+}

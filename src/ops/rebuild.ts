@@ -1,0 +1,153 @@
+/**
+ * Rebuild a corrupt registry from what the worktrees still say: each live worktree's managed
+ * .env block holds its ports under the configured variable names (default PORT_<SERVICE>).
+ * The bad file is kept next to the registry as a timestamped backup first; the new one is
+ * written under the registry lock with an atomic replace, and only if the file on disk is
+ * still the corrupt one we looked at (another process may have repaired it meanwhile).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Context } from '../context';
+import { defaultEnvName, type PortsConfig } from '../config/schema';
+import { emptyRegistry, type Allocation, type Registry } from '../core/registry-schema';
+import { PortsError, RegistryError } from '../errors';
+import { writeFileAtomic } from '../io/atomic-write';
+import { readWorktreeEnv } from '../io/env-file';
+import { listWorktrees } from '../io/git';
+import { acquireLock } from '../io/lock';
+import { currentUser, parseRegistryText } from '../io/registry-store';
+import { canonicalPath } from './worktrees';
+
+export interface RebuildResult {
+  backup: string;
+  registry: Registry;
+  /** Worktrees whose .env gave ports. */
+  recovered: { worktree: string; path: string; ports: number[] }[];
+  /** What could not be taken over (a port claimed twice, outside every range, unreadable blocks). */
+  skipped: string[];
+}
+
+/** The service a variable of the managed block stands for: the configured name first, then PORT_<SERVICE> of a known range. */
+export function serviceOfVariable(name: string, config: PortsConfig, rangeNames: readonly string[]): string | null {
+  const declared = config.services.find((s) => s.env === name);
+  if (declared) return declared.name;
+  return rangeNames.find((r) => defaultEnvName(r) === name) ?? null;
+}
+
+/** Pure part: allocations from the worktrees' blocks, main worktree first, so a port claimed twice stays with the first claimant. */
+export function allocationsFromEnv(
+  worktrees: readonly { path: string; vars: ReadonlyMap<string, string> }[],
+  config: PortsConfig,
+  registry: Registry,
+  stamp: string,
+  allocatedBy: string,
+): { allocations: Allocation[]; skipped: string[] } {
+  const allocations: Allocation[] = [];
+  const skipped: string[] = [];
+  const rangeNames = Object.keys(registry.ranges);
+  for (const w of worktrees) {
+    const name = path.basename(w.path);
+    for (const [variable, value] of w.vars) {
+      if (variable === 'COMPOSE_PROJECT_NAME') continue;
+      const service = serviceOfVariable(variable, config, rangeNames);
+      const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+      if (!service) {
+        skipped.push(`${name}: ${variable}=${value} names no known service`);
+        continue;
+      }
+      const range = registry.ranges[service]!;
+      if (!(port >= range.start && port <= range.end)) {
+        skipped.push(`${name}: ${variable}=${value} is not a port of the ${service} range ${range.start}-${range.end}`);
+        continue;
+      }
+      const holder = allocations.find((a) => a.port === port);
+      if (holder) {
+        skipped.push(`${name}: ${variable}=${port} is also claimed by ${holder.worktree}, which keeps it`);
+        continue;
+      }
+      if (allocations.some((a) => a.worktree_path === w.path && a.service === service)) {
+        skipped.push(`${name}: a second port for ${service} (${variable}=${port})`);
+        continue;
+      }
+      const description = config.services.find((s) => s.name === service)?.description ?? '';
+      allocations.push({
+        port,
+        worktree: name,
+        service,
+        allocated_at: stamp,
+        allocated_by: allocatedBy,
+        description,
+        process_id: null,
+        health_status: 'unknown',
+        worktree_path: w.path,
+        rebuilt_from: 'env',
+      });
+    }
+  }
+  return { allocations, skipped };
+}
+
+/** `<registry>.corrupt-2026-11-24T22-05-01-123Z`, never overwriting an older backup. */
+export function backupName(file: string, now: Date): string {
+  const base = `${file}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
+  let name = base;
+  for (let i = 2; fs.existsSync(name); i++) name = `${base}-${i}`;
+  return name;
+}
+
+function isStillCorrupt(file: string, text: string): boolean {
+  try {
+    parseRegistryText(file, text);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+export async function rebuildRegistry(ctx: Context, file: string, corruptBytes: Buffer): Promise<RebuildResult> {
+  const config = await ctx.config();
+  const repo = await ctx.repo();
+  const worktrees: { path: string; vars: Map<string, string> }[] = [];
+  const skipped: string[] = [];
+  const listed = listWorktrees(ctx.cwd, ctx.env).filter((w) => !w.bare && !w.prunable && fs.existsSync(w.path));
+  const mainRoot = repo.mainRoot ? canonicalPath(repo.mainRoot) : null;
+  const ordered = [...listed].sort((a, b) => Number(canonicalPath(b.path) === mainRoot) - Number(canonicalPath(a.path) === mainRoot));
+  for (const w of ordered) {
+    const root = canonicalPath(w.path);
+    try {
+      const read = readWorktreeEnv(root, config.envFile);
+      if (read.vars) worktrees.push({ path: root, vars: read.vars });
+    } catch (error) {
+      if (!(error instanceof PortsError)) throw error;
+      skipped.push(`${path.basename(root)}: ${error.message}`);
+    }
+  }
+  const now = ctx.now();
+  const registry = emptyRegistry(now.toISOString(), config.ranges);
+  const built = allocationsFromEnv(worktrees, config, registry, now.toISOString(), currentUser());
+  registry.allocations = built.allocations;
+  registry.metadata.total_allocations = built.allocations.length;
+  registry.metadata.rebuilt_at = now.toISOString();
+
+  const lock = await acquireLock(file);
+  let backup: string;
+  try {
+    const current = fs.readFileSync(file);
+    if (!current.equals(corruptBytes) && !isStillCorrupt(file, current.toString('utf8'))) {
+      throw new RegistryError(file, `${file} was repaired by someone else while doctor was rebuilding it; nothing was changed.`, { hint: 'Run `ports doctor` again.' });
+    }
+    backup = backupName(file, now);
+    fs.copyFileSync(file, backup, fs.constants.COPYFILE_EXCL);
+    writeFileAtomic(file, JSON.stringify(registry, null, 2) + '\n');
+  } finally {
+    try {
+      lock.release();
+    } catch {
+      // See RegistryStore.update: a failed release is taken over by the next run.
+    }
+  }
+  const recovered = worktrees
+    .map((w) => ({ worktree: path.basename(w.path), path: w.path, ports: built.allocations.filter((a) => a.worktree_path === w.path).map((a) => a.port) }))
+    .filter((r) => r.ports.length > 0);
+  return { backup, registry, recovered, skipped: [...skipped, ...built.skipped] };
+}
