@@ -58,6 +58,28 @@ function render(rows) {
   return lines.join('\n');
 }
 
+/** The summary as a Markdown table (what goes in the README). */
+function renderSummary(rows) {
+  const lines = ['| # | measurement | medians (min–max) | result | goal |', '|---|---|---|---|---|'];
+  for (const row of rows) {
+    if (row.state !== 'ok') {
+      lines.push(`| ${row.n} | ${row.title} | | ${row.state === 'missing' ? 'n/a (command missing)' : 'BROKEN'} | |`);
+      continue;
+    }
+    const u = row.unit === 'µs' ? 'µs' : 'ms';
+    const cell = (name) => {
+      if (Array.isArray(name)) return `(${cell(name[0])} − ${cell(name[1])})`;
+      const s = row.variants[name];
+      return `${fmt(s.median, u)} (${fmt(s.min, u)}–${fmt(s.max, u)})`;
+    };
+    const medians = row.of ? `${cell(row.of[0])} ÷ ${cell(row.of[1])}` : Object.keys(row.variants).map(cell)[0];
+    const result = row.unit === 'ratio' ? `${row.value.toFixed(2)}×` : fmt(row.value, u);
+    const goal = row.goal === null ? '—' : `≤ ${row.unit === 'ms' ? fmt(row.goal, 'ms') : `${row.goal}×`} ${row.met ? '✓' : '✗'}`;
+    lines.push(`| ${row.n} | ${row.title.replace(/\|/g, '\\|')} | ${medians} | ${result} | ${goal} |`);
+  }
+  return lines.join('\n');
+}
+
 async function main() {
   const tmp = fs.realpathSync(f.tempDir('run'));
   const pkg = f.snapshotPackage(root, path.join(tmp, 'pkg'));
@@ -80,7 +102,7 @@ async function main() {
       try {
         const result = await row.run(ctx);
         const unit = result.unit ?? (row.goal?.maxFromRow ? 'ms' : 'ratio');
-        Object.assign(entry, { state: 'ok', unit, value: result.value, ...evaluate(row, result), note: result.note, variants: result.variants });
+        Object.assign(entry, { state: 'ok', unit, value: result.value, ...evaluate(row, result), note: result.note, of: result.of, variants: result.variants });
       } catch (error) {
         if (error instanceof Missing) Object.assign(entry, { state: 'missing', reason: error.message });
         else {
@@ -94,7 +116,7 @@ async function main() {
     for (const stop of ctx.cleanup) stop();
     if (process.env.BENCH_KEEP !== '1') fs.rmSync(tmp, { recursive: true, force: true });
   }
-  process.stdout.write(render(results) + '\n');
+  process.stdout.write(`${render(results)}\n\n${renderSummary(results)}\n`);
   const report = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',

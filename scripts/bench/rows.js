@@ -61,7 +61,7 @@ async function statusJson(ctx) {
     ],
     { reps: ctx.reps(21, 3) },
   );
-  return { variants, value: variants['ports status --json'].median / variants['node -e 0'].median };
+  return { variants, value: variants['ports status --json'].median / variants['node -e 0'].median, of: ['ports status --json', 'node -e 0'] };
 }
 
 async function worktreeAdd(ctx) {
@@ -100,7 +100,7 @@ async function worktreeAdd(ctx) {
   );
   removeCreated();
   const added = variants['git worktree add, hook'].median - variants['git worktree add, PORTS=0'].median;
-  return { variants, value: added / variants['node -e 0'].median, note: `hook adds ${added.toFixed(1)} ms` };
+  return { variants, value: added / variants['node -e 0'].median, note: `hook adds ${added.toFixed(1)} ms`, of: [['git worktree add, hook', 'git worktree add, PORTS=0'], 'node -e 0'] };
 }
 
 function allocateVariant(ctx, repo, name, file, pristine, expectPort) {
@@ -128,7 +128,7 @@ async function allocateLarge(ctx) {
     ],
     { reps: ctx.reps(15, 3) },
   );
-  return { variants, value: variants['allocate, 10,000 allocations'].median / variants['allocate, 10 allocations'].median };
+  return { variants, value: variants['allocate, 10,000 allocations'].median / variants['allocate, 10 allocations'].median, of: ['allocate, 10,000 allocations', 'allocate, 10 allocations'] };
 }
 
 async function parallelAllocate(ctx) {
@@ -164,7 +164,12 @@ async function parallelAllocate(ctx) {
   });
   const variants = await interleave([batch(1), batch(40), floor(1), floor(40)], { reps: ctx.reps(5, 1) });
   const machine = variants['40 parallel `node -e 0`'].median / variants['one `node -e 0`'].median;
-  return { variants, value: variants['40 parallel allocations'].median / variants['one allocation'].median, note: `40 bare node start-ups take ${machine.toFixed(1)}× one here` };
+  return {
+    variants,
+    value: variants['40 parallel allocations'].median / variants['one allocation'].median,
+    note: `40 bare node start-ups take ${machine.toFixed(1)}× one here`,
+    of: ['40 parallel allocations', 'one allocation'],
+  };
 }
 
 async function syncVanished(ctx) {
@@ -191,7 +196,7 @@ async function syncVanished(ctx) {
     ],
     { reps: ctx.reps(11, 2) },
   );
-  return { variants, value: variants['ports sync (500 vanished)'].median / variants['node -e 0'].median };
+  return { variants, value: variants['ports sync (500 vanished)'].median / variants['node -e 0'].median, of: ['ports sync (500 vanished)', 'node -e 0'] };
 }
 
 function startSilentListeners(count) {
