@@ -22,7 +22,7 @@ import { currentUser, type RegistryStore } from '../io/registry-store';
 import { syncWorktreeEnv } from '../ops/env-sync';
 import { locateHook } from '../ops/hooks-location';
 import { rebuildRegistry } from '../ops/rebuild';
-import { reconcileWithEnv, snapshotForReconcile } from '../ops/reconcile';
+import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
 
 export interface DoctorOptions {
   fix: boolean;
@@ -40,7 +40,7 @@ function readRegistryState(store: RegistryStore): { state: RegistryState; corrup
     return { state: registry ? { kind: 'ok', registry } : { kind: 'missing' }, corruptBytes: null };
   } catch (error) {
     if (error instanceof RegistryCorruptError) return { state: { kind: 'corrupt', message: error.message }, corruptBytes: fs.readFileSync(store.file) };
-    if (error instanceof RegistryError) return { state: { kind: 'unreadable', message: error.message }, corruptBytes: null };
+    if (error instanceof RegistryError) return { state: { kind: 'unreadable', message: `${error.message}${error.hint ? ` ${error.hint}` : ''}` }, corruptBytes: null };
     throw error;
   }
 }
@@ -184,7 +184,7 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
     const snapshot = await snapshotForReconcile(ctx);
     const allocatedBy = currentUser();
     await store.update(async (registry, tx) => {
-      const plan = await reconcileWithEnv(registry, tx, snapshot, ctx);
+      const plan = await applyReconcile(registry, tx, snapshot, ctx);
       for (const a of plan?.release ?? []) done.push(`reclaimed ${a.port} (${a.service}) of the vanished worktree ${a.worktree}`);
       const losers = duplicateLosers(registry);
       if (losers.length) {
