@@ -128,8 +128,8 @@ export async function refreshHealth(
   ctx.out.progress(null);
   const snapshot = await snapshotForReconcile(ctx);
   const checkedAt = ctx.now().toISOString();
-  return store.update((registry, tx) => {
-    applyReconcile(registry, tx, snapshot, ctx);
+  return store.update(async (registry, tx) => {
+    await applyReconcile(registry, tx, snapshot, ctx);
     const stored: { allocation: Allocation; health: PortHealth }[] = [];
     for (const allocation of registry.allocations) {
       const health = checked.get(allocation.port);

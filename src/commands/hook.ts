@@ -16,7 +16,7 @@ import { readWorktreeEnv } from '../io/env-file';
 import { envVarsFor, projectNameFor } from '../ops/env-sync';
 import { ensureAllocations } from '../ops/ensure';
 import { resolveOwner } from '../ops/owner';
-import { reconcileWithEnv, snapshotForReconcile } from '../ops/reconcile';
+import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
 import type { WorktreeSnapshot } from '../ops/worktrees';
 
 const ZERO_REF = /^0+$/;
@@ -93,5 +93,5 @@ async function reconcileIfNeeded(ctx: Context, snapshot: WorktreeSnapshot | null
   const store = await ctx.store();
   const registry = store.readIfExists();
   if (!registry || planReconcile(registry.allocations, snapshot.facts).release.length === 0) return;
-  await store.update((fresh, tx) => reconcileWithEnv(fresh, tx, snapshot, ctx));
+  await store.update((fresh, tx) => applyReconcile(fresh, tx, snapshot, ctx));
 }

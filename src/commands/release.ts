@@ -28,7 +28,7 @@ export async function release(ctx: Context, options: ReleaseOptions): Promise<nu
   const snapshot = await snapshotForReconcile(ctx);
   const owner: Owner | null = options.ports.length ? null : await resolveOwner(ctx, options.worktree, snapshot);
   const released = await store.update(async (registry, tx) => {
-    applyReconcile(registry, tx, snapshot, ctx);
+    await applyReconcile(registry, tx, snapshot, ctx);
     let removed: Allocation[];
     if (owner) {
       const selected = (a: Allocation) => ownsAllocation(owner, a) && (options.services.length === 0 || options.services.includes(a.service));

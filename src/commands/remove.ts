@@ -10,9 +10,9 @@ import type { Context } from '../context';
 import { ownsAllocation, removeAllocations } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
 import { ConflictError, NotFoundError, UsageError } from '../errors';
-import { runGit } from '../io/git';
+import { listWorktreesViaSimpleGit, removeWorktreeViaSimpleGit } from '../io/simple-git';
 import { syncWorktreeEnv } from '../ops/env-sync';
-import { reconcileWithEnv } from '../ops/reconcile';
+import { applyReconcile } from '../ops/reconcile';
 import { snapshotWorktrees } from '../ops/worktrees';
 
 export interface RemoveOptions {
@@ -20,16 +20,8 @@ export interface RemoveOptions {
   force: boolean;
 }
 
-function gitWorktreeRemove(ctx: Context, dir: string, force: boolean): string | null {
-  // runGit strips GIT_DIR, GIT_INDEX_FILE and friends. Not simple-git: it refuses to run at all
-  // when the user's environment sets EDITOR, PAGER and the like.
-  const result = runGit(['worktree', 'remove', ...(force ? ['--force'] : []), dir], ctx.cwd, ctx.env);
-  if (result.status === 0) return null;
-  return (result.stderr.trim() || `git worktree remove exited ${result.status}`).replace(/^fatal: /, '');
-}
-
 export async function remove(ctx: Context, options: RemoveOptions): Promise<number> {
-  const snapshot = await snapshotWorktrees(ctx);
+  const snapshot = await snapshotWorktrees(ctx, () => listWorktreesViaSimpleGit(ctx));
   const wanted = path.resolve(ctx.cwd, options.worktree);
   const candidates = snapshot.worktrees.filter(
     (w) => !w.bare && (w.canonicalPath === wanted || w.path === wanted || w.canonicalPath === snapshot.facts.canonical(wanted) || path.basename(w.canonicalPath) === options.worktree),
@@ -49,7 +41,7 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
   const store = await ctx.store();
   const released: Allocation[] = store.exists()
     ? await store.update(async (registry, tx) => {
-        await reconcileWithEnv(registry, tx, snapshot, ctx);
+        await applyReconcile(registry, tx, snapshot, ctx);
         const removed = removeAllocations(registry, (a) => ownsAllocation(owner, a));
         if (removed.length) {
           tx.changed();
@@ -58,7 +50,7 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
         return removed;
       })
     : [];
-  const failure = gitWorktreeRemove(ctx, target.path, options.force);
+  const failure = await removeWorktreeViaSimpleGit(ctx, target.path, options.force);
   if (failure) {
     if (released.length) {
       await store.update(async (registry, tx) => {

@@ -8,8 +8,9 @@ import type { Context } from '../context';
 import { planReconcile, type ReconcilePlan } from '../core/reconcile';
 import { removeAllocations } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
-import { reconcileWithEnv } from '../ops/reconcile';
+import { applyReconcile } from '../ops/reconcile';
 import { snapshotWorktrees } from '../ops/worktrees';
+import { listWorktreesViaSimpleGit } from '../io/simple-git';
 
 export interface SyncOptions {
   dryRun: boolean;
@@ -20,14 +21,14 @@ const brief = (a: Allocation) => ({ port: a.port, service: a.service, worktree: 
 
 export async function sync(ctx: Context, options: SyncOptions): Promise<number> {
   const store = await ctx.store();
-  const snapshot = await snapshotWorktrees(ctx);
+  const snapshot = await snapshotWorktrees(ctx, () => listWorktreesViaSimpleGit(ctx));
   let plan: ReconcilePlan;
   let unlinkedReleased: Allocation[] = [];
   if (options.dryRun) {
     plan = planReconcile(store.read().allocations, snapshot.facts);
   } else {
     ({ plan, unlinkedReleased } = await store.update(async (registry, tx) => {
-      const applied = (await reconcileWithEnv(registry, tx, snapshot, ctx)) ?? planReconcile(registry.allocations, snapshot.facts);
+      const applied = (await applyReconcile(registry, tx, snapshot, ctx)) ?? planReconcile(registry.allocations, snapshot.facts);
       let released: Allocation[] = [];
       if (options.releaseUnlinked && applied.unlinked.length) {
         const unlinked = new Set(applied.unlinked);

@@ -11,7 +11,7 @@ import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
 import { syncWorktreeEnv } from './env-sync';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
-import { reconcileWithEnv, snapshotForReconcile } from './reconcile';
+import { applyReconcile, snapshotForReconcile } from './reconcile';
 import type { WorktreeSnapshot } from './worktrees';
 
 export interface EnsureRequest {
@@ -38,7 +38,7 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
   const result = await store.update(
     async (registry, tx) => {
       created = tx.created;
-      await reconcileWithEnv(registry, tx, snapshot, ctx);
+      await applyReconcile(registry, tx, snapshot, ctx);
       if (mergeRanges(registry, config.ranges, false).added.length) tx.changed();
       const outcomes: AllocationOutcome[] = [];
       for (const service of request.services) {

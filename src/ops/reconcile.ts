@@ -21,7 +21,7 @@ export async function snapshotForReconcile(ctx: Context): Promise<WorktreeSnapsh
   }
 }
 
-export function applyReconcile(registry: Registry, tx: Transaction, snapshot: WorktreeSnapshot | null, ctx: Context): ReconcilePlan | null {
+function applyPlan(registry: Registry, tx: Transaction, snapshot: WorktreeSnapshot | null, ctx: Context): ReconcilePlan | null {
   if (!snapshot || !registry.allocations.some((a) => a.worktree_path)) return null;
   const plan = planReconcile(registry.allocations, snapshot.facts);
   if (plan.release.length) {
@@ -40,13 +40,13 @@ export function applyReconcile(registry: Registry, tx: Transaction, snapshot: Wo
 }
 
 /**
- * applyReconcile, then the .env of each moved worktree is rewritten: its Compose project name
- * follows the folder name. Whichever command sees the move first must do it, or the .env stays
+ * Releases the allocations of vanished worktrees and records moves; then the .env of each moved
+ * worktree is rewritten: its Compose project name follows the folder name. Whichever command sees the move first must do it, or the .env stays
  * stale (a later `ports sync` finds no move left to report). A .env that cannot be written
  * (the user set a managed name by hand) is a warning here, not a failure of the caller.
  */
-export async function reconcileWithEnv(registry: Registry, tx: Transaction, snapshot: WorktreeSnapshot | null, ctx: Context): Promise<ReconcilePlan | null> {
-  const plan = applyReconcile(registry, tx, snapshot, ctx);
+export async function applyReconcile(registry: Registry, tx: Transaction, snapshot: WorktreeSnapshot | null, ctx: Context): Promise<ReconcilePlan | null> {
+  const plan = applyPlan(registry, tx, snapshot, ctx);
   for (const root of new Set(plan?.moved.map((m) => m.path) ?? [])) {
     if (!fs.existsSync(root)) continue;
     try {

@@ -41,9 +41,12 @@ export interface WorktreeSnapshot {
   facts: ReconcileFacts;
 }
 
-export async function snapshotWorktrees(ctx: Context): Promise<WorktreeSnapshot> {
+export async function snapshotWorktrees(
+  ctx: Context,
+  list: () => LiveWorktree[] | Promise<LiveWorktree[]> = () => listWorktrees(ctx.cwd, ctx.env),
+): Promise<WorktreeSnapshot> {
   const repo = await ctx.repo();
-  const listed = listWorktrees(ctx.cwd, ctx.env);
+  const listed = await list();
   const worktrees = listed.map((w) => ({ ...w, canonicalPath: canonicalPath(w.path) }));
   const live: WorktreeState[] = worktrees.filter((w) => !w.bare).map((w) => ({ path: w.canonicalPath, locked: w.locked, prunable: w.prunable }));
   const ourCommon = canonicalPath(repo.commonDir);
