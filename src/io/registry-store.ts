@@ -46,7 +46,9 @@ function describeJsonError(text: string, error: Error): string {
 }
 
 /** Parses and validates registry text; throws RegistryCorruptError naming the place. */
-export function parseRegistryText(file: string, text: string): Registry {
+export function parseRegistryText(file: string, raw: string): Registry {
+  // A byte-order mark from a Windows editor is not corruption; the next write drops it.
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -122,6 +122,19 @@ test('every malformed registry is refused with exit 5, the file and the place na
   expect(problems).toEqual([]);
 }, 120_000);
 
+test('a registry saved with a byte-order mark (a Windows editor) is read, not refused', async () => {
+  const dir = path.join(root, 'bom');
+  fs.mkdirSync(dir);
+  const registry = path.join(dir, 'ports.json');
+  fs.writeFileSync(registry, '\uFEFF' + validText());
+  const status = await runPorts(['status', '--all', '--json', '--registry', registry], { cwd: dir });
+  expect(status.stderr).toBe('');
+  expect(status.code).toBe(0);
+  const allocate = await runPorts(['allocate', 'web', '--worktree', 'gamma', '--quiet', '--registry', registry], { cwd: dir });
+  expect(allocate.code).toBe(0);
+  expect(readRegistry(registry).allocations).toHaveLength(3);
+});
+
 test('a symlinked registry and a directory in its place are refused (exit 5) and left alone', async () => {
   const dir = path.join(root, 'links');
   fs.mkdirSync(dir);
