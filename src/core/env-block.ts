@@ -185,16 +185,25 @@ export function mergeEnvBlock(existing: string | null, vars: EnvVars | null, opt
   if (duplicates.length > 0) return { content: existing, changed: false, duplicates };
 
   const eol = detectEol(text);
+  const rendered = wanted.length > 0 ? renderEnvBlock(wanted, eol) : '';
   let next: string;
   if (block) {
-    const before = text.slice(0, lines[block.begin]!.start);
+    let start = lines[block.begin]!.start;
     const after = text.slice(lines[block.end]!.end);
-    next = before + (wanted.length > 0 ? renderEnvBlock(wanted, eol) : '') + after;
+    // A block appended to a file without a final line ending keeps the file that way: it ends
+    // the file without one, and owns the line ending before it (removed with it on release).
+    const endsFileWithoutEol = after === '' && !text.endsWith('\n');
+    if (wanted.length > 0) next = text.slice(0, start) + (endsFileWithoutEol ? rendered.slice(0, -eol.length) : rendered) + after;
+    else {
+      if (endsFileWithoutEol && start > 0) start -= text.slice(0, start).endsWith('\r\n') ? 2 : 1;
+      next = text.slice(0, start) + after;
+    }
   } else if (wanted.length === 0) {
     next = text;
+  } else if (text.length > 0 && !text.endsWith('\n')) {
+    next = text + eol + rendered.slice(0, -eol.length);
   } else {
-    const separator = text.length > 0 && !text.endsWith('\n') ? eol : '';
-    next = text + separator + renderEnvBlock(wanted, eol);
+    next = text + rendered;
   }
   const content = next.length === 0 ? '' : bom + next;
   return { content, changed: content !== existing, duplicates: [] };

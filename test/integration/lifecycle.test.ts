@@ -467,11 +467,9 @@ describe('the worktree .env', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe('TOP=1\n# added by hand after the block\nBOTTOM=2\n');
   });
 
-  // mergeEnvBlock (src/core/env-block.ts) adds a line ending before the block when the user's
-  // last line has none, and leaves it there when the block is removed: the file comes back with
-  // a final newline it did not have (so a tracked .env stays modified and `ports remove` is
-  // refused by git). Marked failing until env-block handles it.
-  test.failing('a user .env without a final newline is restored byte for byte after allocate and release', () => {
+  // A tracked .env that came back with a final newline it did not have would stay modified,
+  // and git would refuse `ports remove`.
+  test('a user .env without a final newline is restored byte for byte after allocate and release', () => {
     const dir = bareWorktree('user-env-no-eol');
     const file = path.join(dir, '.env');
     const original = '# mine\r\nFOO=bar\r\nLAST=1';

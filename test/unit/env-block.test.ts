@@ -44,9 +44,9 @@ describe('renderEnvBlock', () => {
 describe('mergeEnvBlock keeps the user\'s lines byte for byte', () => {
   const cases: Array<{ name: string; existing: string; expected: string }> = [
     { name: 'file with a final newline', existing: 'A=1\n# comment\n', expected: `A=1\n# comment\n${BLOCK}` },
-    { name: 'file without a final newline', existing: 'A=1', expected: `A=1\n${BLOCK}` },
+    { name: 'file without a final newline (stays without one)', existing: 'A=1', expected: `A=1\n${BLOCK.slice(0, -1)}` },
     { name: 'CRLF file (block written with CRLF too)', existing: 'A=1\r\nB=2\r\n', expected: `A=1\r\nB=2\r\n${BLOCK_CRLF}` },
-    { name: 'CRLF file without a final newline', existing: 'A=1\r\nB=2', expected: `A=1\r\nB=2\r\n${BLOCK_CRLF}` },
+    { name: 'CRLF file without a final newline (stays without one)', existing: 'A=1\r\nB=2', expected: `A=1\r\nB=2\r\n${BLOCK_CRLF.slice(0, -2)}` },
     { name: 'file with a BOM', existing: '\uFEFFA=1\n', expected: `\uFEFFA=1\n${BLOCK}` },
     { name: 'export lines, quotes and blank lines', existing: 'export X=1\n\nY="a b" # c\n\n', expected: `export X=1\n\nY="a b" # c\n\n${BLOCK}` },
     { name: 'empty file', existing: '', expected: BLOCK },
@@ -90,6 +90,14 @@ describe('mergeEnvBlock keeps the user\'s lines byte for byte', () => {
   it('keeps the user\'s values next to ours when dotenv parses the result', () => {
     const content = mergeEnvBlock('export X=1\nSECRET="a b"\n# PORT_WEB=1 in a comment\n', VARS).content!;
     expect(dotenvParse(content)).toEqual({ X: '1', SECRET: 'a b', PORT_WEB: '8081', COMPOSE_PROJECT_NAME: 'myrepo-feature-x' });
+  });
+});
+
+describe('mergeEnvBlock round trip', () => {
+  it.each(['A=1', 'A=1\n', 'A=1\r\nB=2', 'A=1\r\nB=2\r\n', '\uFEFFA=1', ''])('allocate then release gives back %j byte for byte', (mine) => {
+    const withBlock = mergeEnvBlock(mine, VARS).content as string;
+    const updated = mergeEnvBlock(withBlock, [['PORT_WEB', '9000']]).content as string;
+    expect(mergeEnvBlock(updated, null).content).toBe(mine);
   });
 });
 
@@ -187,7 +195,7 @@ describe('writeWorktreeEnv / readWorktreeEnv (the file on disk)', () => {
     writeWorktreeEnv(dir, '.env', VARS);
     expect(dotenvParse(fs.readFileSync(envPath()))).toEqual({ X: '1', Y: '2', PORT_WEB: '8081', COMPOSE_PROJECT_NAME: 'myrepo-feature-x' });
     expect(writeWorktreeEnv(dir, '.env', [])).toEqual({ file: envPath(), changed: true, deleted: false });
-    expect(fs.readFileSync(envPath(), 'utf8')).toBe(`${mine}\r\n`);
+    expect(fs.readFileSync(envPath(), 'utf8')).toBe(mine);
   });
 
   it('keeps the file\'s mode', () => {
