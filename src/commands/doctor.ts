@@ -175,8 +175,8 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
       `kept the corrupt registry as ${result.backup} and rebuilt ${store.file} from the .env blocks of ${result.recovered.length} worktree${result.recovered.length === 1 ? '' : 's'} ` +
         `(${result.registry.allocations.length} allocation${result.registry.allocations.length === 1 ? '' : 's'})`,
     );
+    if (result.byName) done.push(`kept ${result.byName} allocation${result.byName === 1 ? '' : 's'} made by name from the corrupt file`);
     for (const s of result.skipped) done.push(`not recovered: ${s}`);
-    done.push('allocations made by name (--worktree NAME, not a worktree) are not in any .env: allocate them again if still needed');
   }
   const registryWork = rebuilt || ['registry_conflict', 'metadata_out_of_step', 'vanished_worktree', 'env_out_of_step'].some((k) => has(k as Finding['kind']));
   if (registryWork) {

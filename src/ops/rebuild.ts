@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
 import { defaultEnvName, type PortsConfig } from '../config/schema';
-import { emptyRegistry, type Allocation, type Registry } from '../core/registry-schema';
+import { emptyRegistry, validateRegistry, type Allocation, type Registry } from '../core/registry-schema';
 import { PortsError, RegistryError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import { readWorktreeEnv } from '../io/env-file';
@@ -23,6 +23,8 @@ export interface RebuildResult {
   registry: Registry;
   /** Worktrees whose .env gave ports. */
   recovered: { worktree: string; path: string; ports: number[] }[];
+  /** Allocations made by name kept from the corrupt file (when it was still JSON). */
+  byName: number;
   /** What could not be taken over (a port claimed twice, outside every range, unreadable blocks). */
   skipped: string[];
 }
@@ -87,6 +89,39 @@ export function allocationsFromEnv(
   return { allocations, skipped };
 }
 
+/**
+ * Allocations made by name (no worktree_path: CI review apps, scripts) have no .env to rebuild
+ * them from. When the corrupt file is still JSON (a schema error, not a syntax error), each such
+ * entry that is valid on its own and fits the rebuilt registry is kept.
+ */
+export function salvageByName(corruptText: string, registry: Registry): { kept: Allocation[]; skipped: string[] } {
+  let data: unknown;
+  try {
+    data = JSON.parse(corruptText.replace(/^\uFEFF/, ''));
+  } catch {
+    return { kept: [], skipped: ['allocations made by name (not linked to a worktree) cannot be read from a file that is not JSON; allocate them again if still needed (the backup shows them)'] };
+  }
+  const entries = (data as { allocations?: unknown } | null)?.allocations;
+  if (!Array.isArray(entries)) return { kept: [], skipped: [] };
+  const kept: Allocation[] = [];
+  const skipped: string[] = [];
+  for (const entry of entries) {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || 'worktree_path' in entry) continue;
+    const probe = validateRegistry({ ranges: registry.ranges, allocations: [entry], metadata: registry.metadata });
+    const name = String((entry as { worktree?: unknown }).worktree ?? '?');
+    if (!probe.ok) {
+      skipped.push(`${name} (by name): ${probe.problems[0]}`);
+      continue;
+    }
+    const a = probe.registry.allocations[0] as Allocation;
+    const range = Object.prototype.hasOwnProperty.call(registry.ranges, a.service) ? registry.ranges[a.service] : undefined;
+    if (!range || a.port < range.start || a.port > range.end) skipped.push(`${name} (by name): port ${a.port} is not in a ${a.service} range`);
+    else if ([...registry.allocations, ...kept].some((x) => x.port === a.port)) skipped.push(`${name} (by name): port ${a.port} is taken by a worktree's .env`);
+    else kept.push(a);
+  }
+  return { kept, skipped };
+}
+
 /** `<registry>.corrupt-2026-11-24T22-05-01-123Z`, never overwriting an older backup. */
 export function backupName(file: string, now: Date): string {
   const base = `${file}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
@@ -125,8 +160,9 @@ export async function rebuildRegistry(ctx: Context, file: string, corruptBytes: 
   const now = ctx.now();
   const registry = emptyRegistry(now.toISOString(), config.ranges);
   const built = allocationsFromEnv(worktrees, config, registry, now.toISOString(), currentUser());
-  registry.allocations = built.allocations;
-  registry.metadata.total_allocations = built.allocations.length;
+  const salvaged = salvageByName(corruptBytes.toString('utf8'), { ...registry, allocations: built.allocations });
+  registry.allocations = [...built.allocations, ...salvaged.kept];
+  registry.metadata.total_allocations = registry.allocations.length;
   registry.metadata.rebuilt_at = now.toISOString();
 
   const lock = await acquireLock(file);
@@ -149,5 +185,5 @@ export async function rebuildRegistry(ctx: Context, file: string, corruptBytes: 
   const recovered = worktrees
     .map((w) => ({ worktree: path.basename(w.path), path: w.path, ports: built.allocations.filter((a) => a.worktree_path === w.path).map((a) => a.port) }))
     .filter((r) => r.ports.length > 0);
-  return { backup, registry, recovered, skipped: [...skipped, ...built.skipped] };
+  return { backup, registry, recovered, byName: salvaged.kept.length, skipped: [...skipped, ...built.skipped, ...salvaged.skipped] };
 }

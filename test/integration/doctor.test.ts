@@ -102,6 +102,23 @@ describe('ports doctor', () => {
     expectWorking(repo, [repo.main, feature]);
   });
 
+  test('a registry that is JSON but breaks the schema: rebuilt from the .env blocks, allocations made by name kept', () => {
+    const { repo, feature } = workingRepo();
+    portsOk(['allocate', 'web', '--worktree', 'review-GH-42'], repo.main);
+    const registry = repo.registry();
+    const byName = registry.allocations.find((a) => a.worktree === 'review-GH-42')!;
+    (registry.allocations.find((a) => a.worktree_path === feature && a.service === 'api') as unknown as Record<string, unknown>).port = 'soon';
+    fs.writeFileSync(repo.registryFile, JSON.stringify(registry, null, 2) + '\n');
+    const diagnosed = doctor(repo);
+    expect(diagnosed.status).toBe(4);
+    expect(diagnosed.report.findings[0]!.detail).toMatch(/allocations\[\d+\]\.port: expected a number, got the text "soon"/);
+    const fixed = doctor(repo, '--fix');
+    expect(fixed.status).toBe(0);
+    expect(fixed.report.fixed.join('\n')).toMatch(/kept 1 allocation made by name/);
+    expect(repo.registry().allocations.filter((a) => a.worktree === 'review-GH-42').map((a) => a.port)).toEqual([byName.port]);
+    expectWorking(repo, [repo.main, feature]);
+  });
+
   test('a stale lock of a killed process and its temp files: reported, then removed by --fix', () => {
     const { repo, feature } = workingRepo();
     const dead = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' });
