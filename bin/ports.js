@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Runs the CLI bundle (dist/ports.cjs) from V8's code cache when there is a valid one:
-// parsing and compiling the ~800 KB bundle is the largest part of the tool's own start-up.
+// parsing and compiling the bundle (~650 KB) was the largest part of the tool's own start-up.
 //
 // The cache (dist/ports.cjs.cache) is made by the build, and remade here at exit when it is
 // missing or V8 rejects it (another Node version, other V8 flags). It is written to a temp
