@@ -25,7 +25,7 @@ export function removeTempDirs(): void {
 
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}, home?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GIT_') && !key.startsWith('PORTS')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env)) if (!/^(GIT_|PORTS)/i.test(key) && key !== 'XDG_CONFIG_HOME') env[key] = value;
   env.NO_COLOR = '1';
   if (home) env.HOME = home;
   return { ...env, ...extra };

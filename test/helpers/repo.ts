@@ -15,10 +15,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import type { Allocation, Registry } from '../../src/core/registry-schema';
+import { cleanEnv, removeTempDirs, tempDir as sharedTempDir } from './cli';
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '../..');
 
@@ -28,18 +28,12 @@ export interface Run {
   stderr: string;
 }
 
-const temps: string[] = [];
-
 /** A canonical (realpath) temp folder, removed by `cleanupTemps()`. */
 export function tempDir(prefix = 'ports-lc-'): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
-  temps.push(dir);
-  return dir;
+  return sharedTempDir(prefix);
 }
 
-export function cleanupTemps(): void {
-  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-}
+export const cleanupTemps = removeTempDirs;
 
 let home: string | undefined;
 
@@ -51,13 +45,7 @@ export function testHome(): string {
 
 /** process.env without GIT_*, PORTS*, XDG_CONFIG_HOME; HOME is a temp folder; `extra` on top (undefined deletes). */
 export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (/^GIT_/i.test(name) || /^PORTS/i.test(name) || name === 'XDG_CONFIG_HOME') continue;
-    env[name] = value;
-  }
-  env.HOME = testHome();
-  env.NO_COLOR = '1';
+  const env = cleanEnv({}, testHome());
   for (const [name, value] of Object.entries(extra)) {
     if (value === undefined) delete env[name];
     else env[name] = value;
@@ -186,7 +174,7 @@ export function makeRepo(options: MakeRepoOptions = {}): Repo {
   const root = tempDir('ports-repo-');
   const main = path.join(root, options.name ?? 'main');
   fs.mkdirSync(main);
-  const services = servicesFrom(options.base ?? 47100);
+  const services = servicesFrom(options.base ?? 22100);
   git(['init', '-q', '-b', 'main'], main);
   git(['config', 'user.name', 'Ports Test'], main);
   git(['config', 'user.email', 'ports-test@example.invalid'], main);

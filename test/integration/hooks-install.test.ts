@@ -33,7 +33,7 @@ function add(repo: Repo, name: string, env: Record<string, string | undefined> =
 
 describe('without husky: the common hooks folder', () => {
   test('installs a new hook, is idempotent, and uninstall deletes the file it created', () => {
-    const repo = makeRepo({ base: 49100 });
+    const repo = makeRepo({ base: 24100 });
     const first = ports(['install', '--json'], repo.main);
     expect(first.status).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ hook: hookFile(repo), kind: 'common', action: 'installed' });
@@ -56,7 +56,7 @@ describe('without husky: the common hooks folder', () => {
   });
 
   test('keeps an existing shell hook, which still runs (even ending in exit 0); uninstall restores it exactly', () => {
-    const repo = makeRepo({ base: 49100 });
+    const repo = makeRepo({ base: 24100 });
     const marker = path.join(repo.root, 'marker-shell');
     const original = `#!/bin/sh\n# the team's own hook\necho "shell $1 $3" >> '${marker}'\nexit 0\n`;
     writeHook(hookFile(repo), original);
@@ -81,7 +81,7 @@ describe('without husky: the common hooks folder', () => {
   });
 
   test('chains a non-shell hook as post-checkout.ports-chained, which still runs with git\'s arguments; uninstall restores it exactly', () => {
-    const repo = makeRepo({ base: 49100 });
+    const repo = makeRepo({ base: 24100 });
     const marker = path.join(repo.root, 'marker-node');
     const original = `#!/usr/bin/env node\nrequire('fs').appendFileSync(${JSON.stringify(marker)}, 'node ' + process.argv.slice(2).join(' ') + '\\n');\n`;
     writeHook(hookFile(repo), original);
@@ -117,7 +117,7 @@ describe('without husky: the common hooks folder', () => {
   });
 
   test('chains a symlinked hook instead of writing through the link into the tracked script; uninstall restores the link', () => {
-    const repo = makeRepo({ base: 49100 });
+    const repo = makeRepo({ base: 24100 });
     const marker = path.join(repo.root, 'marker-linked');
     const script = path.join(repo.main, 'scripts', 'post-checkout');
     const scriptText = `#!/bin/sh\necho "linked $3" >> '${marker}'\n`;
@@ -142,7 +142,7 @@ describe('without husky: the common hooks folder', () => {
   });
 
   test('a non-shell hook that fails still fails the checkout after chaining (git reports its status)', () => {
-    const repo = makeRepo({ base: 49100 });
+    const repo = makeRepo({ base: 24100 });
     writeHook(hookFile(repo), '#!/usr/bin/env node\nprocess.stderr.write("team hook: refused\\n");\nprocess.exit(3);\n');
     portsOk(['install'], repo.main);
     const r = add(repo, 'refused');
@@ -153,7 +153,7 @@ describe('without husky: the common hooks folder', () => {
   });
 
   test('installs into a custom core.hooksPath folder, relative to the worktree', () => {
-    const repo = makeRepo({ base: 49100 });
+    const repo = makeRepo({ base: 24100 });
     git(['config', 'core.hooksPath', 'githooks'], repo.main);
     const result = JSON.parse(portsOk(['install', '--json'], repo.main)) as { hook: string; kind: string };
     expect(result).toMatchObject({ kind: 'hooks-path', hook: path.join(repo.main, 'githooks', 'post-checkout') });
@@ -168,7 +168,7 @@ describe('without husky: the common hooks folder', () => {
 
 describe('the hook finds the tool from every worktree', () => {
   test('a project that depends on ports runs the main worktree\'s node_modules copy first, so the hook survives losing the installer', () => {
-    const repo = makeRepo({ base: 49500, packageJson: { name: 'app', private: true, devDependencies: { ports: 'file:../ports' } } });
+    const repo = makeRepo({ base: 24500, packageJson: { name: 'app', private: true, devDependencies: { ports: 'file:../ports' } } });
     // What `npm install` leaves in the main worktree (a copy: npm's file: link would point into /work/main).
     fs.cpSync(copyPackage(), path.join(repo.main, 'node_modules', 'ports'), { recursive: true });
     fs.writeFileSync(path.join(repo.main, '.gitignore'), 'node_modules/\n');
@@ -192,7 +192,7 @@ describe('the hook finds the tool from every worktree', () => {
   });
 
   test('a project that does not depend on ports gets only the absolute path of the ports that ran install', () => {
-    const repo = makeRepo({ base: 49500, packageJson: { name: 'app', private: true, devDependencies: { other: '1.0.0' } } });
+    const repo = makeRepo({ base: 24500, packageJson: { name: 'app', private: true, devDependencies: { other: '1.0.0' } } });
     const installer = copyPackage('ports-installer-');
     const installerBin = path.join(installer, 'bin', 'ports.js');
     const result = JSON.parse(ports(['install', '--json'], repo.main, {}, installerBin).stdout) as { candidates: string[] };
@@ -202,7 +202,7 @@ describe('the hook finds the tool from every worktree', () => {
   });
 
   test('without node on PATH the hook uses the node that ran `ports install`', () => {
-    const repo = makeRepo({ base: 49500 });
+    const repo = makeRepo({ base: 24500 });
     portsOk(['install'], repo.main);
     expect(fs.readFileSync(hookFile(repo), 'utf8')).toContain(`ports_node='${process.execPath}'`);
     // A PATH with git and sh only (node usually sits next to git in /usr/bin).
@@ -217,7 +217,7 @@ describe('the hook finds the tool from every worktree', () => {
   });
 
   test('when no candidate exists any more, git worktree add still succeeds and stderr says the tool is gone', () => {
-    const repo = makeRepo({ base: 49500 });
+    const repo = makeRepo({ base: 24500 });
     const installer = copyPackage('ports-installer-');
     const installerBin = path.join(installer, 'bin', 'ports.js');
     expect(ports(['install'], repo.main, {}, installerBin).status).toBe(0);

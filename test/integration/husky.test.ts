@@ -49,7 +49,7 @@ function commitAll(message: string): void {
 }
 
 beforeAll(() => {
-  repo = makeRepo({ base: 49700, packageJson: { name: 'app', version: '1.0.0', private: true } });
+  repo = makeRepo({ base: 24700, packageJson: { name: 'app', version: '1.0.0', private: true } });
   fs.writeFileSync(path.join(repo.main, '.gitignore'), 'node_modules/\n');
   npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '--save-dev', 'husky@9'], repo.main);
   const pkgFile = path.join(repo.main, 'package.json');

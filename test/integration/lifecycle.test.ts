@@ -118,7 +118,7 @@ describe('git worktree add with the hook installed', () => {
 describe('what the hook does besides a new worktree', () => {
   let repo: Repo;
   beforeAll(() => {
-    repo = makeInstalledRepo({ base: 48900 });
+    repo = makeInstalledRepo({ base: 23900 });
   });
 
   test('allocates for worktree paths with spaces, $ and quotes, and for a worktree inside the main worktree', () => {
@@ -178,7 +178,7 @@ describe('what the hook does besides a new worktree', () => {
   });
 
   test('without a ports config the hook is silent and creates no registry', () => {
-    const bare = makeInstalledRepo({ base: 48900 });
+    const bare = makeInstalledRepo({ base: 23900 });
     git(['rm', '-q', '.portsrc.json'], bare.main);
     git(['commit', '-q', '-m', 'no config'], bare.main);
     const dir = bare.wt('no-config');
@@ -193,7 +193,7 @@ describe('reclaiming the ports of removed worktrees', () => {
   let repo: Repo;
   let keeper: string;
   beforeAll(() => {
-    repo = makeInstalledRepo({ base: 47500 });
+    repo = makeInstalledRepo({ base: 22500 });
     keeper = repo.wt('keeper');
     addWorktree(repo, ['-b', 'keeper', keeper]);
   });
@@ -401,12 +401,12 @@ describe('reclaiming the ports of removed worktrees', () => {
 describe('the worktree .env', () => {
   let repo: Repo;
   beforeAll(() => {
-    repo = makeInstalledRepo({ base: 47900 });
+    repo = makeInstalledRepo({ base: 22900 });
   });
 
   /** A project that commits its .env, then runs `ports install` (which then leaves .env to git). */
   function repoWithTrackedEnv(content: string): Repo {
-    const tracked = makeRepo({ base: 47900 });
+    const tracked = makeRepo({ base: 22900 });
     fs.writeFileSync(path.join(tracked.main, '.env'), content);
     git(['add', '.env'], tracked.main);
     git(['commit', '-q', '-m', 'env'], tracked.main);
@@ -528,7 +528,7 @@ describe('the worktree .env', () => {
 
 describe('parallel git worktree add', () => {
   test('8 worktrees added at once through the hook get distinct ports, each .env matching the registry', async () => {
-    const repo = makeInstalledRepo({ base: 48300 });
+    const repo = makeInstalledRepo({ base: 23300 });
     const names = Array.from({ length: 8 }, (_, i) => `par-${i + 1}`);
     const runs = await Promise.all(names.map((name) => spawnRun('git', ['worktree', 'add', '-b', name, repo.wt(name)], repo.main)));
     const listed = new Set(repo.listed());
@@ -557,7 +557,7 @@ describe('parallel git worktree add', () => {
 describe('the hook never breaks git', () => {
   let repo: Repo;
   beforeAll(() => {
-    repo = makeInstalledRepo({ base: 48700 });
+    repo = makeInstalledRepo({ base: 23700 });
     addWorktree(repo, ['-b', 'first', repo.wt('first')]);
   });
 
