@@ -21,7 +21,7 @@ import { processLiveness } from '../io/process-info';
 import { currentUser, type RegistryStore } from '../io/registry-store';
 import { syncWorktreeEnv } from '../ops/env-sync';
 import { locateHook } from '../ops/hooks-location';
-import { rebuildRegistry } from '../ops/rebuild';
+import { readWorktreeBlocks, rebuildRegistry } from '../ops/rebuild';
 import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
 
 export interface DoctorOptions {
@@ -117,6 +117,14 @@ async function trackedPath(ctx: Context, file: string): Promise<string | null> {
   }
 }
 
+async function countEnvBlocks(ctx: Context): Promise<number> {
+  try {
+    return (await readWorktreeBlocks(ctx)).worktrees.length;
+  } catch {
+    return 0; // not in a repository
+  }
+}
+
 async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
   const config = await ctx.config();
   const { state, corruptBytes } = readRegistryState(store);
@@ -131,6 +139,7 @@ async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
     registry: state,
     lock: readLock(store.file),
     staleTempFiles: staleTempFiles(store.file),
+    envBlocksWithPorts: state.kind === 'missing' ? await countEnvBlocks(ctx) : 0,
     hook: await readHook(ctx),
     servicesDeclared: config.services.length,
     trackedAs: await trackedPath(ctx, store.file),
@@ -168,11 +177,11 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
     if (removed.length) done.push(`removed ${removed.length} leftover temp file${removed.length === 1 ? '' : 's'}: ${removed.map((f) => path.basename(f)).join(', ')}`);
   }
   let rebuilt = false;
-  if (has('registry_corrupt') && gathered.corruptBytes) {
-    const result = await rebuildRegistry(ctx, store.file, gathered.corruptBytes);
+  if ((has('registry_corrupt') && gathered.corruptBytes) || has('registry_lost')) {
+    const result = await rebuildRegistry(ctx, store.file, has('registry_lost') ? null : gathered.corruptBytes);
     rebuilt = true;
     done.push(
-      `kept the corrupt registry as ${result.backup} and rebuilt ${store.file} from the .env blocks of ${result.recovered.length} worktree${result.recovered.length === 1 ? '' : 's'} ` +
+      `${result.backup ? `kept the corrupt registry as ${result.backup} and rebuilt` : 'rebuilt'} ${store.file} from the .env blocks of ${result.recovered.length} worktree${result.recovered.length === 1 ? '' : 's'} ` +
         `(${result.registry.allocations.length} allocation${result.registry.allocations.length === 1 ? '' : 's'})`,
     );
     if (result.byName) done.push(`kept ${result.byName} allocation${result.byName === 1 ? '' : 's'} made by name from the corrupt file`);

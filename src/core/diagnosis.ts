@@ -12,6 +12,7 @@ export const FINDING_KINDS = [
   'registry_corrupt',
   'registry_unreadable',
   'registry_missing',
+  'registry_lost',
   'registry_tracked',
   'stale_lock',
   'lock_held',
@@ -88,6 +89,8 @@ export interface DiagnosisFacts {
   staleTempFiles: string[];
   /** null outside a repository (registry given with --registry). */
   hook: HookFact | null;
+  /** Live worktrees whose managed .env block names ports (looked at only when the registry is missing). */
+  envBlocksWithPorts: number;
   /** Services declared in config: without any, a missing hook is harmless. */
   servicesDeclared: number;
   /** The registry is tracked by git (path relative to the main worktree), or null. */
@@ -128,6 +131,17 @@ function registryFindings(facts: DiagnosisFacts): Finding[] {
     case 'unreadable':
       return [finding('registry_unreadable', 'The port registry cannot be read', facts.registry.message, 'Fix what the message names (a symlink, a folder, permissions), or pass --registry FILE', { counts: true, fixable: false })];
     case 'missing':
+      if (facts.envBlocksWithPorts > 0) {
+        return [
+          finding(
+            'registry_lost',
+            'The port registry is gone, but worktrees still hold ports',
+            `${file} does not exist, while the .env blocks of ${plural(facts.envBlocksWithPorts, 'worktree')} name ports (deleted by hand, or by \`git clean -fdx\` in the main worktree). The next allocation could hand those ports out again.`,
+            'ports doctor --fix (rebuilds the registry from those .env blocks)',
+            { counts: true, fixable: true },
+          ),
+        ];
+      }
       return [finding('registry_missing', 'No port registry yet', `${file} does not exist; the first \`ports allocate\` (or the hook) creates it.`, 'ports init', { counts: false, fixable: false })];
     default:
       return [];

@@ -19,7 +19,8 @@ import { currentUser, parseRegistryText } from '../io/registry-store';
 import { canonicalPath } from './worktrees';
 
 export interface RebuildResult {
-  backup: string;
+  /** Where the corrupt file was kept; null when there was no file. */
+  backup: string | null;
   registry: Registry;
   /** Worktrees whose .env gave ports. */
   recovered: { worktree: string; path: string; ports: number[] }[];
@@ -139,7 +140,8 @@ function isStillCorrupt(file: string, text: string): boolean {
   }
 }
 
-export async function rebuildRegistry(ctx: Context, file: string, corruptBytes: Buffer): Promise<RebuildResult> {
+/** The managed block of every live worktree, main worktree first; blocks that cannot be read are listed in `skipped`. */
+export async function readWorktreeBlocks(ctx: Context): Promise<{ worktrees: { path: string; vars: Map<string, string> }[]; skipped: string[] }> {
   const config = await ctx.config();
   const repo = await ctx.repo();
   const worktrees: { path: string; vars: Map<string, string> }[] = [];
@@ -151,29 +153,44 @@ export async function rebuildRegistry(ctx: Context, file: string, corruptBytes: 
     const root = canonicalPath(w.path);
     try {
       const read = readWorktreeEnv(root, config.envFile);
-      if (read.vars) worktrees.push({ path: root, vars: read.vars });
+      if (read.vars && read.vars.size > 0) worktrees.push({ path: root, vars: read.vars });
     } catch (error) {
       if (!(error instanceof PortsError)) throw error;
       skipped.push(`${path.basename(root)}: ${error.message}`);
     }
   }
+  return { worktrees, skipped };
+}
+
+/**
+ * Rebuilds the registry at `file` from the worktrees' blocks. `corruptBytes`: the corrupt file as
+ * diagnosed (kept as a backup, replaced only if still corrupt); null: the registry was lost
+ * (deleted, `git clean -fdx`) and is created only if still missing.
+ */
+export async function rebuildRegistry(ctx: Context, file: string, corruptBytes: Buffer | null): Promise<RebuildResult> {
+  const config = await ctx.config();
+  const { worktrees, skipped } = await readWorktreeBlocks(ctx);
   const now = ctx.now();
   const registry = emptyRegistry(now.toISOString(), config.ranges);
   const built = allocationsFromEnv(worktrees, config, registry, now.toISOString(), currentUser());
-  const salvaged = salvageByName(corruptBytes.toString('utf8'), { ...registry, allocations: built.allocations });
+  const salvaged = corruptBytes ? salvageByName(corruptBytes.toString('utf8'), { ...registry, allocations: built.allocations }) : { kept: [], skipped: [] };
   registry.allocations = [...built.allocations, ...salvaged.kept];
   registry.metadata.total_allocations = registry.allocations.length;
   registry.metadata.rebuilt_at = now.toISOString();
 
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   const lock = await acquireLock(file);
-  let backup: string;
+  let backup: string | null = null;
   try {
-    const current = fs.readFileSync(file);
-    if (!current.equals(corruptBytes) && !isStillCorrupt(file, current.toString('utf8'))) {
-      throw new RegistryError(file, `${file} was repaired by someone else while doctor was rebuilding it; nothing was changed.`, { hint: 'Run `ports doctor` again.' });
+    const current = fs.existsSync(file) ? fs.readFileSync(file) : null;
+    const untouched = corruptBytes ? current !== null && (current.equals(corruptBytes) || isStillCorrupt(file, current.toString('utf8'))) : current === null;
+    if (!untouched) {
+      throw new RegistryError(file, `${file} was ${corruptBytes ? 'repaired' : 'created'} by another process while doctor was rebuilding it; nothing was changed.`, { hint: 'Run `ports doctor` again.' });
     }
-    backup = backupName(file, now);
-    fs.copyFileSync(file, backup, fs.constants.COPYFILE_EXCL);
+    if (corruptBytes) {
+      backup = backupName(file, now);
+      fs.copyFileSync(file, backup, fs.constants.COPYFILE_EXCL);
+    }
     writeFileAtomic(file, JSON.stringify(registry, null, 2) + '\n');
   } finally {
     try {

@@ -119,6 +119,21 @@ describe('ports doctor', () => {
     expectWorking(repo, [repo.main, feature]);
   });
 
+  test('a registry lost to `git clean -fdx`: the worktrees keep their ports, rebuilt from their .env blocks', () => {
+    const { repo, feature } = workingRepo();
+    const featurePorts = repo.allocationsOf(feature).map((a) => `${a.service} ${a.port}`).sort();
+    git(['clean', '-q', '-fdx'], repo.main);
+    expect(fs.existsSync(repo.registryFile)).toBe(false);
+    const diagnosed = doctor(repo);
+    expect(diagnosed.status).toBe(4);
+    expect(kinds(diagnosed.report, true)).toEqual(['registry_lost']);
+    const fixed = doctor(repo, '--fix');
+    expect(fixed.status).toBe(0);
+    expect(repo.allocationsOf(feature).map((a) => `${a.service} ${a.port}`).sort()).toEqual(featurePorts);
+    portsOk(['allocate'], repo.main);
+    expectWorking(repo, [repo.main, feature]);
+  });
+
   test('a stale lock of a killed process and its temp files: reported, then removed by --fix', () => {
     const { repo, feature } = workingRepo();
     const dead = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' });
