@@ -4,6 +4,7 @@
  * each worktree's .env block — and prints every conflict with the command that resolves it.
  * Reads only; exit 4 when any conflict is found, 0 when clean.
  */
+import * as fs from 'node:fs';
 import type { Context } from '../context';
 import type { PortsConfig } from '../config/schema';
 import { CONFLICT_KINDS, findConflicts, type Conflict, type ConflictKind, type EnvFact } from '../core/conflicts';
@@ -56,7 +57,8 @@ async function gatherEnvFacts(
   const env: EnvFact[] = [];
   const composeProjects = new Map<string, string>();
   for (const worktree of snapshot.worktrees) {
-    if (worktree.bare || worktree.prunable) continue;
+    // A locked worktree may have no folder (on a drive not mounted now): no env file to compare.
+    if (worktree.bare || worktree.prunable || !fs.existsSync(worktree.canonicalPath)) continue;
     const root = worktree.canonicalPath;
     const mine = registry.allocations.filter((a) => a.worktree_path === root);
     const project = await projectNameFor(ctx, root);

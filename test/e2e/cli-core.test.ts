@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { makeRepo, privateRanges, readRegistry, removeTempDirs, runPorts, runPortsAsync } from '../helpers/cli';
+import { git, makeRepo, privateRanges, readRegistry, removeTempDirs, runPorts, runPortsAsync } from '../helpers/cli';
 
 afterAll(removeTempDirs);
 
@@ -125,6 +125,17 @@ describe('ports CLI (built bin)', () => {
     expect(result.code).toBe(code);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
+  });
+
+  it('check does not report the .env of a locked worktree whose folder is missing', () => {
+    const repo = makeRepo(config);
+    const dir = repo.addWorktree('away');
+    expect(runPorts(['allocate'], { cwd: dir, env: repo.env }).code).toBe(0);
+    git(['worktree', 'lock', dir], repo.root, repo.env);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const result = runPorts(['check', '--json', '--ignore', 'allocation_mismatch'], { cwd: repo.root, env: repo.env });
+    expect(result.code).toBe(0);
+    expect(readRegistry(repo.root).allocations).toHaveLength(2);
   });
 
   it('exits 3 when the range is exhausted', () => {
