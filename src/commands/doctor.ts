@@ -21,6 +21,7 @@ import { processLiveness } from '../io/process-info';
 import { currentUser, type RegistryStore } from '../io/registry-store';
 import { syncWorktreeEnv } from '../ops/env-sync';
 import { locateHook } from '../ops/hooks-location';
+import { keepOutOfGit } from '../ops/ignore';
 import { readWorktreeBlocks, rebuildRegistry } from '../ops/rebuild';
 import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
 
@@ -184,6 +185,7 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
       `${result.backup ? `kept the corrupt registry as ${result.backup} and rebuilt` : 'rebuilt'} ${store.file} from the .env blocks of ${result.recovered.length} worktree${result.recovered.length === 1 ? '' : 's'} ` +
         `(${result.registry.allocations.length} allocation${result.registry.allocations.length === 1 ? '' : 's'})`,
     );
+    await keepOutOfGit(ctx, store.file); // a rebuilt registry stays untracked like one created by allocate
     if (result.byName) done.push(`kept ${result.byName} allocation${result.byName === 1 ? '' : 's'} made by name from the corrupt file`);
     for (const s of result.skipped) done.push(`not recovered: ${s}`);
   }
