@@ -136,6 +136,13 @@ export class RegistryStore {
       });
     }
     if (stat.isDirectory()) throw ioError(this.file, 'read', Object.assign(new Error('EISDIR'), { code: 'EISDIR' }));
+    if (!stat.isFile()) {
+      // Reading a named pipe blocks forever (a hook would hang git), and an atomic replace of a device would swap it for a file.
+      const kind = stat.isFIFO() ? 'a named pipe' : stat.isSocket() ? 'a socket' : 'a device';
+      throw new RegistryError(this.file, `The port registry ${this.file} is not a regular file but ${kind}.`, {
+        hint: 'Pass a regular file with --registry FILE (or PORTS_REGISTRY), or move this one out of the way; nothing was read or written.',
+      });
+    }
     let text: string;
     try {
       text = fs.readFileSync(this.file, 'utf8');

@@ -135,7 +135,7 @@ test('a registry saved with a byte-order mark (a Windows editor) is read, not re
   expect(readRegistry(registry).allocations).toHaveLength(3);
 });
 
-test('a symlinked registry and a directory in its place are refused (exit 5) and left alone', async () => {
+test('a symlinked registry, a directory, a named pipe or a device in its place is refused (exit 5) and left alone', async () => {
   const dir = path.join(root, 'links');
   fs.mkdirSync(dir);
   const real = path.join(dir, 'real.json');
@@ -159,7 +159,21 @@ test('a symlinked registry and a directory in its place are refused (exit 5) and
     if (!run.stderr.includes(asDir) || !/a directory is in its place/.test(run.stderr)) problems.push(`directory / ${label}: ${run.stderr.trim()}`);
   }
   expect(fs.readdirSync(asDir)).toEqual(['keep.txt']);
-  summary(`symlinked registry and directory in its place: 6 runs, ${problems.length} problems (exit 5, named, untouched)`);
+
+  // A named pipe would block the read forever (and hang a git hook); a device must never be replaced.
+  const fifo = path.join(root, 'fifo', 'ports.json');
+  fs.mkdirSync(path.dirname(fifo));
+  expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+  for (const { label, run } of await runAll(fifo)) {
+    if (run.code !== 5) problems.push(`named pipe / ${label}: exit ${run.code}: ${run.stderr.trim()}`);
+    if (!run.stderr.includes(fifo) || !/not a regular file but a named pipe/.test(run.stderr)) problems.push(`named pipe / ${label}: ${run.stderr.trim()}`);
+  }
+  expect(fs.statSync(fifo).isFIFO()).toBe(true);
+  for (const { label, run } of await runAll('/dev/null')) {
+    if (run.code !== 5 || !/not a regular file but a device/.test(run.stderr)) problems.push(`/dev/null / ${label}: exit ${run.code}: ${run.stderr.trim()}`);
+  }
+  expect(fs.statSync('/dev/null').isCharacterDevice()).toBe(true);
+  summary(`symlinked registry, directory, named pipe and device in its place: 12 runs, ${problems.length} problems (exit 5, named, untouched)`);
   expect(problems).toEqual([]);
 });
 
