@@ -77,12 +77,14 @@ function ioError(file: string, action: string, error: NodeJS.ErrnoException): Re
     ELOOP: 'too many levels of symbolic links',
   };
   const reason = why[error.code ?? ''] ?? error.message;
-  return new RegistryError(file, `Cannot ${action} the port registry ${file}: ${reason}.`, {
+  // The lock and temp files live next to the registry: name the one that failed.
+  const other = error.path && path.resolve(error.path) !== file ? ` (${error.path})` : action === 'lock' ? ` (lock file ${file}.lock)` : '';
+  return new RegistryError(file, `Cannot ${action} the port registry ${file}${other}: ${reason}.`, {
     hint:
       error.code === 'ENOSPC' || error.code === 'EDQUOT'
         ? 'Free some disk space and run the command again; the registry was not changed.'
         : error.code === 'EISDIR'
-          ? 'Move the directory out of the way (the registry is a file), or pass --registry FILE to use another file.'
+          ? 'Move the directory out of the way (ports needs a file there), or pass --registry FILE to use another file.'
           : error.code === 'ENOTDIR'
             ? 'Move that file out of the way, or pass --registry FILE to use another file; the registry was not changed.'
             : 'Fix the file or folder permissions (or pass --registry FILE to use another file); the registry was not changed.',

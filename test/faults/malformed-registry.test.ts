@@ -160,6 +160,17 @@ test('a symlinked registry, a directory, a named pipe or a device in its place i
   }
   expect(fs.readdirSync(asDir)).toEqual(['keep.txt']);
 
+  // A directory where the lock goes: writes name the lock file; reads do not need the lock.
+  const lockDirRegistry = path.join(root, 'lock-dir', 'ports.json');
+  fs.mkdirSync(`${lockDirRegistry}.lock`, { recursive: true });
+  fs.writeFileSync(lockDirRegistry, validText());
+  const [lockedAllocate, lockedStatus] = await runAll(lockDirRegistry);
+  if (lockedAllocate!.run.code !== 5 || !lockedAllocate!.run.stderr.includes(`lock file ${lockDirRegistry}.lock`) || !/a directory is in its place/.test(lockedAllocate!.run.stderr)) {
+    problems.push(`directory as lock / allocate: exit ${lockedAllocate!.run.code}: ${lockedAllocate!.run.stderr.trim()}`);
+  }
+  if (lockedStatus!.run.code !== 0) problems.push(`directory as lock / status: exit ${lockedStatus!.run.code}`);
+  expect(fs.readFileSync(lockDirRegistry, 'utf8')).toBe(validText());
+
   // A named pipe would block the read forever (and hang a git hook); a device must never be replaced.
   const fifo = path.join(root, 'fifo', 'ports.json');
   fs.mkdirSync(path.dirname(fifo));
@@ -173,7 +184,7 @@ test('a symlinked registry, a directory, a named pipe or a device in its place i
     if (run.code !== 5 || !/not a regular file but a device/.test(run.stderr)) problems.push(`/dev/null / ${label}: exit ${run.code}: ${run.stderr.trim()}`);
   }
   expect(fs.statSync('/dev/null').isCharacterDevice()).toBe(true);
-  summary(`symlinked registry, directory, named pipe and device in its place: 12 runs, ${problems.length} problems (exit 5, named, untouched)`);
+  summary(`symlinked registry, directory, named pipe and device in its place, directory as lock: 15 runs, ${problems.length} problems (exit 5, named, untouched)`);
   expect(problems).toEqual([]);
 });
 
