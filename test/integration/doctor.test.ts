@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Finding } from '../../src/core/diagnosis';
 import type { Registry } from '../../src/core/registry-schema';
-import { cleanupTemps, expectAgreement, expectDistinctPorts, git, makeInstalledRepo, ports, portsOk, type Repo } from '../helpers/repo';
+import { cleanupTemps, copyPackage, expectAgreement, expectDistinctPorts, git, makeInstalledRepo, ports, portsOk, type Repo } from '../helpers/repo';
 import { startChildListener, type ChildListener } from '../helpers/servers';
 
 const BASE = 46100;
@@ -165,6 +165,19 @@ describe('ports doctor', () => {
     const fixed = doctor(repo, '--fix');
     expect(fixed.status).toBe(0);
     expect(fs.readFileSync(path.join(repo.main, '.git', 'hooks', 'post-checkout'), 'utf8')).toContain('# >>> ports >>>');
+    expectWorking(repo, [repo.main, feature]);
+  });
+
+  test('a hook whose ports tool is gone (moved checkout, removed node_modules): reported, and --fix points it at this ports', () => {
+    const { repo, feature } = workingRepo();
+    const elsewhere = copyPackage('ports-moved-');
+    expect(ports(['install'], repo.main, {}, path.join(elsewhere, 'bin', 'ports.js')).status).toBe(0);
+    fs.rmSync(elsewhere, { recursive: true, force: true });
+    const diagnosed = doctor(repo);
+    expect(diagnosed.status).toBe(4);
+    expect(kinds(diagnosed.report, true)).toEqual(['hooks_broken']);
+    expect(diagnosed.report.findings[0]!.detail).toMatch(/the ports tool it points to is gone/);
+    expect(doctor(repo, '--fix').status).toBe(0);
     expectWorking(repo, [repo.main, feature]);
   });
 
