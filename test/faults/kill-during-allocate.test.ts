@@ -79,9 +79,11 @@ test('kill -9 at random points of 200 allocations tears no file, loses no acknow
     }
 
     if (left.length) {
-      // The next command after a kill: it must not wait for the dead process's lock, and it cleans up.
+      // The next command after a kill must not wait for the dead process's lock: it gets 1 s to
+      // take it (exit 5 otherwise), counted from its first try, so a slow start on a loaded
+      // machine does not count against it. It also cleans up what the dead process left.
       recoveries++;
-      const next = await runPorts(allocate(`r-${i}`), { cwd: dir });
+      const next = await runPorts(allocate(`r-${i}`), { cwd: dir, env: { PORTS_LOCK_TIMEOUT_MS: '1000' } });
       if (next.code !== 0) problems.push(`recovery after ${name}: exit ${next.code}: ${next.stderr.trim()}`);
       else acknowledged.set(Number(next.stdout.trim()), `r-${i}`);
       slowestRecoveryMs = Math.max(slowestRecoveryMs, next.ms);
@@ -97,13 +99,11 @@ test('kill -9 at random points of 200 allocations tears no file, loses no acknow
   const ports = final.allocations.map((a) => a.port);
   const duplicates = ports.length - new Set(ports).size;
   for (const [port, owner] of acknowledged) if (!final.allocations.some((a) => a.port === port && a.worktree === owner)) lost++;
-  // "Not delayed" means: no slower than an ordinary run. 1 s, unless the machine is so loaded that ordinary runs take longer.
   const typicalMs = median(finishedMs);
-  const limitMs = Math.max(1000, 2 * typicalMs);
   summary(
     `kill -9 at 0-${maxDelay} ms into ${ALLOCATIONS} allocations: ${killed} killed, ${finished} finished; ${torn} torn files, ` +
       `${lost} acknowledged lost, ${duplicates} duplicate ports; kills left a lock ${lockLeft} times and temp files ${tempLeft} times, ` +
-      `${notCleaned} left after the next run; next run after a kill: ${recoveries} runs, slowest ${Math.round(slowestRecoveryMs)} ms (an uninterrupted allocate: ${Math.round(typicalMs)} ms)`,
+      `${notCleaned} left after the next run; next run after a kill: ${recoveries} runs, all got the lock within 1 s, slowest run ${Math.round(slowestRecoveryMs)} ms (an uninterrupted allocate: ${Math.round(typicalMs)} ms)`,
   );
   expect(problems).toEqual([]);
   expect(killed).toBeGreaterThan(ALLOCATIONS / 10);
@@ -112,6 +112,7 @@ test('kill -9 at random points of 200 allocations tears no file, loses no acknow
   expect(duplicates).toBe(0);
   expect(final.metadata.total_allocations).toBe(final.allocations.length);
   expect(notCleaned).toBe(0);
-  expect(slowestRecoveryMs).toBeLessThan(limitMs);
+  // Whole runs, start-up included: far below the 10 s lock timeout and 30 s stale time a dead lock would cost.
+  expect(slowestRecoveryMs).toBeLessThan(Math.max(5000, 5 * typicalMs));
   expect(leftovers(registry)).toEqual([]);
 }, 300_000);

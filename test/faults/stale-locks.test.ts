@@ -134,7 +134,11 @@ test('the next allocate takes over a stale lock of every kind at once, and keeps
       const then = new Date(Date.now() - c.ageMs);
       fs.utimesSync(lockFile, then, then);
     }
-    const run = await runPorts(['allocate', 'svc', '--worktree', `stale-${index}`, '--quiet', ...common], { cwd: dir, env: c.env });
+    const run = await runPorts(['allocate', 'svc', '--worktree', `stale-${index}`, '--quiet', ...common], {
+      cwd: dir,
+      // A stale lock must be taken over at once: 1 s from the first try, or exit 5 (start-up on a loaded machine does not count).
+      env: c.env ?? { PORTS_LOCK_TIMEOUT_MS: '1000' },
+    });
     timings.push(`${c.kind} ${Math.round(run.ms)} ms`);
     if (c.expectKept) {
       kept++;
@@ -148,11 +152,11 @@ test('the next allocate takes over a stale lock of every kind at once, and keeps
     if (!c.minMs) slowest = Math.max(slowest, run.ms);
     if (run.code !== 0) problems.push(`${c.kind}: exit ${run.code}: ${run.stderr.trim()}`);
     else if (!readRegistry(registry).allocations.some((a) => a.port === Number(run.stdout.trim()))) problems.push(`${c.kind}: the port is not in the registry`);
-    if (run.ms >= Math.max(1000, 3 * baseline.ms) && !c.env) problems.push(`${c.kind}: took ${Math.round(run.ms)} ms`);
+    if (run.ms >= Math.max(5000, 5 * baseline.ms) && !c.env) problems.push(`${c.kind}: took ${Math.round(run.ms)} ms`);
     if (c.minMs && run.ms < c.minMs) problems.push(`${c.kind}: taken over after ${Math.round(run.ms)} ms, before it was stale`);
     const left = leftovers(registry);
     if (left.length) problems.push(`${c.kind}: left ${left.join(', ')}`);
   }
-  summary(`stale locks: ${recovered} kinds taken over by the next allocate, slowest immediate takeover ${Math.round(slowest)} ms (an allocate without any lock: ${Math.round(baseline.ms)} ms); ${kept} live/fresh locks kept (exit 5); ${timings.join(', ')}`);
+  summary(`stale locks: ${recovered} kinds taken over by the next allocate (each within a 1 s lock timeout), slowest whole run ${Math.round(slowest)} ms (an allocate without any lock: ${Math.round(baseline.ms)} ms); ${kept} live/fresh locks kept (exit 5); ${timings.join(', ')}`);
   expect(problems).toEqual([]);
 }, 60_000);
