@@ -24,8 +24,11 @@ export interface HealthOptions {
 }
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 2000;
-/** Enough sockets at once that 100 ports take a few timeouts at worst, few enough for any ulimit. */
-export const HEALTH_CONCURRENCY = 32;
+/**
+ * Enough checks at once that 100 ports take about one timeout (each holds one or two sockets),
+ * few enough to stay far below the usual 1024 open-file limit.
+ */
+export const HEALTH_CONCURRENCY = 128;
 
 export type ProbeType = NonNullable<HealthConfig['type']>;
 

@@ -10,7 +10,6 @@ import { removeAllocations } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
 import { applyReconcile } from '../ops/reconcile';
 import { snapshotWorktrees } from '../ops/worktrees';
-import { listWorktreesViaSimpleGit } from '../io/simple-git';
 
 export interface SyncOptions {
   dryRun: boolean;
@@ -21,7 +20,7 @@ const brief = (a: Allocation) => ({ port: a.port, service: a.service, worktree: 
 
 export async function sync(ctx: Context, options: SyncOptions): Promise<number> {
   const store = await ctx.store();
-  const snapshot = await snapshotWorktrees(ctx, () => listWorktreesViaSimpleGit(ctx));
+  const snapshot = await snapshotWorktrees(ctx);
   let plan: ReconcilePlan;
   let unlinkedReleased: Allocation[] = [];
   if (options.dryRun) {

@@ -3,17 +3,24 @@
  * one, and a crash leaves the old file in place. The temp file's name carries our PID so that
  * `cleanupTempFiles` (lock.ts) can remove the leftovers of a killed writer.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export interface AtomicWriteOptions {
   /** File mode of the result; default: the existing file's mode, else the usual 0o666 & ~umask. */
   mode?: number;
+  /**
+   * fsync the file and its folder (default true): the registry's allocations must survive a
+   * power cut. A worktree's .env is regenerated from the registry, so it skips the two syncs.
+   */
+  durable?: boolean;
 }
 
+let counter = 0;
+
 export function atomicTempName(file: string): string {
-  return path.join(path.dirname(file), `${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  // PID (for cleanupTempFiles), then a per-process counter and time: unique without loading node:crypto.
+  return path.join(path.dirname(file), `${path.basename(file)}.${process.pid}.${(++counter).toString(36)}${Date.now().toString(36)}.tmp`);
 }
 
 export function writeFileAtomic(file: string, data: string, options: AtomicWriteOptions = {}): void {
@@ -26,7 +33,7 @@ export function writeFileAtomic(file: string, data: string, options: AtomicWrite
       fs.writeFileSync(fd, data);
       // open() applies the umask; an explicit or inherited mode must survive it.
       if (mode !== undefined) fs.fchmodSync(fd, mode);
-      fs.fsyncSync(fd);
+      if (options.durable !== false) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -39,7 +46,7 @@ export function writeFileAtomic(file: string, data: string, options: AtomicWrite
     }
     throw error;
   }
-  fsyncDirectory(path.dirname(target));
+  if (options.durable !== false) fsyncDirectory(path.dirname(target));
 }
 
 /** Write through a symlinked registry to its target instead of replacing the link with a file. */

@@ -54,7 +54,7 @@ export function writeWorktreeEnv(worktreeRoot: string, envFile: string, vars: En
   }
   try {
     if (existing === null) fs.mkdirSync(path.dirname(file), { recursive: true });
-    writeFileAtomic(file, merged.content);
+    writeFileAtomic(file, merged.content, { durable: false });
   } catch (error) {
     throw new PortsError(`Cannot write ${file}: ${(error as Error).message}`, {
       exitCode: ExitCode.usage,

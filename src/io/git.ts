@@ -70,7 +70,87 @@ function coreBareFromConfig(commonDir: string): boolean {
   }
 }
 
+function realpath(p: string): string {
+  try {
+    return fs.realpathSync.native(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+function readConfigCore(commonDir: string): string {
+  try {
+    return /^\s*\[core\]([^[]*)/im.exec(fs.readFileSync(path.join(commonDir, 'config'), 'utf8'))?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * What `git rev-parse` would say, read from the files git itself reads: the `.git` folder or
+ * file above `cwd`, `gitdir:`, `commondir`. Saves a git spawn on every run. Anything this does
+ * not cover — a bare repository, a cwd inside a git dir, core.worktree, GIT_CEILING_DIRECTORIES,
+ * an unreadable file — returns null, and git is asked.
+ */
+export function resolveRepoFromFiles(cwd: string, env: NodeJS.ProcessEnv): RepoInfo | null {
+  if (env.GIT_CEILING_DIRECTORIES || env.GIT_DISCOVERY_ACROSS_FILESYSTEM) return null;
+  let dir = realpath(cwd);
+  for (;;) {
+    const dotGit = path.join(dir, '.git');
+    let stat: fs.Stats | null = null;
+    try {
+      stat = fs.statSync(dotGit);
+    } catch {
+      // not here: go up
+    }
+    if (stat) {
+      let gitDir: string;
+      if (stat.isDirectory()) gitDir = dotGit;
+      else if (stat.isFile()) {
+        const target = /^gitdir: *(.+?)\s*$/m.exec(fs.readFileSync(dotGit, 'utf8'))?.[1];
+        if (!target) return null;
+        gitDir = realpath(path.resolve(dir, target));
+      } else return null;
+      if (!fs.existsSync(path.join(gitDir, 'HEAD'))) return null;
+      let commonDir = gitDir;
+      try {
+        commonDir = realpath(path.resolve(gitDir, fs.readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim()));
+      } catch {
+        // no commondir: the git dir is the common dir
+      }
+      const core = readConfigCore(commonDir);
+      if (/^\s*worktree\s*=/im.test(core)) return null;
+      const isLinkedWorktree = gitDir !== commonDir;
+      const bare = isLinkedWorktree && /^\s*bare\s*=\s*true\s*$/im.test(core);
+      let mainRoot: string | null = null;
+      if (!bare) {
+        if (path.basename(commonDir) === '.git') mainRoot = path.dirname(commonDir);
+        else if (!isLinkedWorktree) mainRoot = dir;
+      }
+      const worktreesDir = path.join(commonDir, 'worktrees') + path.sep;
+      return {
+        worktreeRoot: dir,
+        gitDir,
+        commonDir,
+        isLinkedWorktree,
+        worktreeId: isLinkedWorktree && gitDir.startsWith(worktreesDir) ? path.basename(gitDir) : null,
+        mainRoot,
+        bare,
+      };
+    }
+    // Inside a git dir (`.git/hooks`) or a bare repository: git knows best.
+    if (path.basename(dir) === '.git' || fs.existsSync(path.join(dir, 'HEAD'))) return null;
+    const parent = path.dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
 export function resolveRepo(cwd: string, env: NodeJS.ProcessEnv): RepoInfo {
+  return resolveRepoFromFiles(cwd, env) ?? resolveRepoWithGit(cwd, env);
+}
+
+export function resolveRepoWithGit(cwd: string, env: NodeJS.ProcessEnv): RepoInfo {
   // --show-toplevel last: it fails in a bare repo or inside .git, after printing the rest.
   const { stdout, stderr } = runGit(
     ['rev-parse', '--path-format=absolute', '--git-dir', '--git-common-dir', '--is-bare-repository', '--show-toplevel'],

@@ -3,13 +3,18 @@
  * temp file), holding who owns it. A lock whose owner is gone is taken over at once; a live
  * owner is never robbed, however slow. See removeInstance for why a takeover never yields two holders.
  */
-import * as crypto from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LockTimeoutError } from '../errors';
 import { describeHolder, judge, ownerRecord, parseRecord, type OwnerRecord, type Verdict } from './lock-owner';
 import { processLiveness } from './process-info';
+
+// Loaded on first use: read-only commands (status, which) never take a lock and save ~2 ms.
+let cryptoModule: typeof Crypto | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const crypto = (): typeof Crypto => (cryptoModule ??= require('node:crypto') as typeof Crypto);
 
 export interface LockOptions {
   timeoutMs?: number;
@@ -133,7 +138,7 @@ export function removeStaleLock(targetFile: string): boolean {
 export function cleanupTempFiles(targetFile: string): string[] {
   const dir = path.dirname(targetFile);
   const base = escapeRegExp(path.basename(targetFile));
-  const tempName = new RegExp(`^${base}(?:\\.lock(?:\\.break-[0-9a-f]+)*)?\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+  const tempName = new RegExp(`^${base}(?:\\.lock(?:\\.break-[0-9a-f]+)*)?\\.(\\d+)\\.[0-9a-z]+\\.tmp$`);
   const breakerName = new RegExp(`^${base}\\.lock\\.break-([0-9a-f]+)(?:\\.break-[0-9a-f]+)*$`);
   let names: string[];
   try {
@@ -226,7 +231,7 @@ let linkUnsupported = false;
 function createExclusive(file: string, content: string): boolean {
   if (linkUnsupported) return createWithExclusiveOpen(file, content);
   for (let attempt = 0; ; attempt++) {
-    const temp = `${file}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
+    const temp = `${file}.${process.pid}.${crypto().randomBytes(6).toString('hex')}.tmp`;
     try {
       fs.writeFileSync(temp, content, { flag: 'wx' });
     } catch (error) {
@@ -271,7 +276,7 @@ function readInstance(file: string): FileInstance | null {
   try {
     const stat = fs.fstatSync(fd, { bigint: true });
     const content = fs.readFileSync(fd, 'utf8');
-    const key = crypto.createHash('sha256').update(`${stat.ino}:${content}`).digest('hex').slice(0, 16);
+    const key = crypto().createHash('sha256').update(`${stat.ino}:${content}`).digest('hex').slice(0, 16);
     return { content, record: parseRecord(content), key, mtimeMs: Number(stat.mtimeMs) };
   } finally {
     fs.closeSync(fd);

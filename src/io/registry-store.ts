@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { RegistryCorruptError, RegistryError, RegistryMissingError } from '../errors';
 import { emptyRegistry, validateRegistry, type PortRange, type Registry } from '../core/registry-schema';
-import { findKeyProblem } from '../core/strict-json';
+import { findKeyProblemIn } from '../core/strict-json';
 import { findJsonSyntaxError } from '../core/json-syntax';
 import { writeFileAtomic } from './atomic-write';
 import { acquireLock, cleanupTempFiles, type LockOptions } from './lock';
@@ -55,7 +55,7 @@ export function parseRegistryText(file: string, raw: string): Registry {
   } catch (error) {
     throw new RegistryCorruptError(file, [describeJsonError(text, error as Error)]);
   }
-  const keyProblem = findKeyProblem(text);
+  const keyProblem = findKeyProblemIn(text, data);
   if (keyProblem) throw new RegistryCorruptError(file, [keyProblem]);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new RegistryCorruptError(file, ['(root): expected an object with "ranges", "allocations" and "metadata"']);

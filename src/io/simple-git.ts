@@ -1,7 +1,7 @@
 /**
- * simple-git for the commands that handle worktree removal (`ports sync`, `ports remove`). The
- * hook and every other command list worktrees with one direct spawn instead: loading simple-git
- * costs start-up time those paths are measured on.
+ * simple-git for `ports remove`, the handler of worktree removal. The hook, `ports sync` and
+ * every other command list worktrees with one direct spawn instead: loading simple-git adds
+ * ~8 ms of CPU and ~30 ms of wall time to a run, and those paths are measured on start-up.
  *
  * simple-git 4 drops GIT_DIR, GIT_INDEX_FILE and the other GIT_* variables, and variables such
  * as EDITOR or PAGER that it guards, when it takes them from the process environment; it refuses
