@@ -20,6 +20,7 @@ import { checkPortAvailable } from '../io/port-probe';
 import { processLiveness } from '../io/process-info';
 import { currentUser, type RegistryStore } from '../io/registry-store';
 import { syncWorktreeEnv } from '../ops/env-sync';
+import { ensureAllocations } from '../ops/ensure';
 import { locateHook } from '../ops/hooks-location';
 import { keepOutOfGit } from '../ops/ignore';
 import { readWorktreeBlocks, rebuildRegistry } from '../ops/rebuild';
@@ -126,6 +127,29 @@ async function countEnvBlocks(ctx: Context): Promise<number> {
   }
 }
 
+/** git's admin id of a linked worktree, from its `.git` file (`gitdir: …/worktrees/<id>`). */
+function worktreeIdOf(root: string): string | null {
+  try {
+    const gitdir = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(path.join(root, '.git'), 'utf8'))?.[1]?.trim();
+    return gitdir && path.basename(path.dirname(gitdir)) === 'worktrees' ? path.basename(gitdir) : null;
+  } catch {
+    return null; // the main worktree has a .git folder
+  }
+}
+
+async function unallocatedWorktrees(ctx: Context, registry: Registry): Promise<DiagnosisFacts['unallocated']> {
+  const config = await ctx.config();
+  if (config.services.length === 0) return [];
+  const snapshot = await snapshotForReconcile(ctx);
+  const found: { worktree: string; path: string; services: string[] }[] = [];
+  for (const w of snapshot?.worktrees ?? []) {
+    if (w.bare || w.prunable || w.locked || !fs.existsSync(w.canonicalPath)) continue;
+    const missing = config.services.filter((s) => !registry.allocations.some((a) => a.worktree_path === w.canonicalPath && a.service === s.name)).map((s) => s.name);
+    if (missing.length) found.push({ worktree: path.basename(w.canonicalPath), path: w.canonicalPath, services: missing });
+  }
+  return found;
+}
+
 async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
   const config = await ctx.config();
   const { state, corruptBytes } = readRegistryState(store);
@@ -141,6 +165,7 @@ async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
     lock: readLock(store.file),
     staleTempFiles: staleTempFiles(store.file),
     envBlocksWithPorts: state.kind === 'missing' ? await countEnvBlocks(ctx) : 0,
+    unallocated: state.kind === 'ok' ? await unallocatedWorktrees(ctx, state.registry) : [],
     hook: await readHook(ctx),
     servicesDeclared: config.services.length,
     trackedAs: await trackedPath(ctx, store.file),
@@ -233,6 +258,21 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
         }
       }
     });
+  }
+  // After the registry work: a rebuilt registry may leave worktrees (whose .env was lost) without ports.
+  const current = has('registry_unreadable') ? null : store.readIfExists();
+  for (const w of current ? await unallocatedWorktrees(ctx, current) : []) {
+    const id = worktreeIdOf(w.path);
+    const owner: Owner = { worktree: w.worktree, worktreePath: w.path, ...(id ? { worktreeId: id } : {}) };
+    const config = await ctx.config();
+    try {
+      const result = await ensureAllocations(ctx, { owner, services: config.services.map((s) => ({ name: s.name, description: s.description })) });
+      const made = result.outcomes.filter((o) => o.created).map((o) => `${o.allocation.service} ${o.allocation.port}`);
+      if (made.length) done.push(`allocated ${made.join(', ')} for ${w.worktree}${result.envFile ? ` and wrote ${result.envFile}` : ''}`);
+    } catch (error) {
+      if (!(error instanceof PortsError)) throw error;
+      done.push(`could not allocate for ${w.worktree}: ${error.message}`);
+    }
   }
   if (has('hooks_missing') || has('hooks_broken')) {
     const { installHook } = await import('./install');

@@ -23,6 +23,7 @@ export const FINDING_KINDS = [
   'metadata_out_of_step',
   'vanished_worktree',
   'env_out_of_step',
+  'services_unallocated',
   'port_in_use',
   'busy_unallocated',
   'outside_range',
@@ -91,6 +92,8 @@ export interface DiagnosisFacts {
   hook: HookFact | null;
   /** Live worktrees whose managed .env block names ports (looked at only when the registry is missing). */
   envBlocksWithPorts: number;
+  /** Live worktrees without a port for some declared service (made with --no-checkout, before the hook, or lost their .env). */
+  unallocated: readonly { worktree: string; path: string; services: string[] }[];
   /** Services declared in config: without any, a missing hook is harmless. */
   servicesDeclared: number;
   /** The registry is tracked by git (path relative to the main worktree), or null. */
@@ -352,6 +355,15 @@ function machineFindings(facts: DiagnosisFacts, registry: Registry): Finding[] {
 export function diagnose(facts: DiagnosisFacts): Finding[] {
   const found = [...registryFindings(facts), ...lockFindings(facts), ...gitFindings(facts)];
   if (facts.registry.kind === 'ok') found.push(...conflictFindings(facts), ...machineFindings(facts, facts.registry.registry));
+  for (const w of facts.unallocated) {
+    // Normal for a worktree made with --no-checkout until its first command; a note that --fix settles.
+    found.push(
+      finding('services_unallocated', `${w.worktree} has no port for ${w.services.join(', ')}`, `${w.path} holds no allocation for the declared service${w.services.length === 1 ? '' : 's'} ${w.services.join(', ')}: no hook ran there yet (--no-checkout, or created before \`ports install\`), or its ports were lost.`, `ports allocate --cwd ${w.path} (or ports doctor --fix)`, {
+        counts: false,
+        fixable: true,
+      }),
+    );
+  }
   return found.sort((a, b) => FINDING_KINDS.indexOf(a.kind) - FINDING_KINDS.indexOf(b.kind));
 }
 

@@ -130,8 +130,21 @@ describe('ports doctor', () => {
     const fixed = doctor(repo, '--fix');
     expect(fixed.status).toBe(0);
     expect(repo.allocationsOf(feature).map((a) => `${a.service} ${a.port}`).sort()).toEqual(featurePorts);
-    portsOk(['allocate'], repo.main);
+    // The main worktree lost its .env too: the same --fix gave it ports again.
+    expect(fixed.report.fixed.join('\n')).toMatch(/allocated .* for main and wrote/);
     expectWorking(repo, [repo.main, feature]);
+  });
+
+  test('a worktree made with --no-checkout (no hook ran) is a note, and --fix allocates its declared services', () => {
+    const { repo, feature } = workingRepo();
+    const bare = repo.wt('no-checkout');
+    git(['worktree', 'add', '-q', '--no-checkout', bare], repo.main);
+    expect(repo.allocationsOf(bare)).toEqual([]);
+    const diagnosed = doctor(repo);
+    expect(diagnosed.status).toBe(0);
+    expect(diagnosed.report.findings.find((f) => f.kind === 'services_unallocated')!.title).toMatch(/^no-checkout has no port for web, api, database, cache/);
+    expect(doctor(repo, '--fix').status).toBe(0);
+    expectWorking(repo, [repo.main, feature, bare]);
   });
 
   test('a stale lock of a killed process and its temp files: reported, then removed by --fix', () => {

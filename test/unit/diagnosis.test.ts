@@ -39,6 +39,7 @@ function facts(overrides: Partial<DiagnosisFacts> = {}): DiagnosisFacts {
     lock: { state: 'free' },
     staleTempFiles: [],
     envBlocksWithPorts: 0,
+    unallocated: [],
     hook: { file: '/repo/main/.git/hooks/post-checkout', installed: true, executable: true, toolMissing: false },
     servicesDeclared: 1,
     trackedAs: null,
@@ -97,6 +98,12 @@ describe('diagnose', () => {
     expect(found).toMatchObject(expected);
     expect(found!.action).not.toBe('');
     expect(doctorExitCode(findings)).toBe(expected.counts ? 4 : 0);
+  });
+
+  test('a worktree without ports for declared services is a note that --fix settles', () => {
+    const found = diagnose(facts({ unallocated: [{ worktree: 'wip', path: '/repo/wip', services: ['web', 'api'] }] })).find((f) => f.kind === 'services_unallocated')!;
+    expect(found).toMatchObject({ counts: false, fixable: true });
+    expect(found.action).toContain('ports allocate --cwd /repo/wip');
   });
 
   test('a lock held a moment ago by a live process is normal, not a finding', () => {
