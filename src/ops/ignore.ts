@@ -62,6 +62,6 @@ export async function keepOutOfGit(ctx: Context, registryFile: string): Promise<
   const ignored = runGit(['check-ignore', '-q', '--no-index', '--', posix], root, ctx.env).status === 0;
   if (ignored) return { via: null, tracked, relative: posix };
   const line = `/${globEscape(posix)}`;
-  const via = appendExcludes(repo.commonDir, [line, `${line}.lock*`, `${line}.*.tmp`], 'ports registry (shared by all worktrees; must not be committed)');
+  const via = appendExcludes(repo.commonDir, [line, `${line}.lock*`, `${line}.*.tmp`, `${line}.corrupt-*`], 'ports registry (shared by all worktrees; must not be committed)');
   return { via: via ?? path.join(repo.commonDir, 'info', 'exclude'), tracked, relative: posix };
 }

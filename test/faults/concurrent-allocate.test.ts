@@ -19,7 +19,7 @@ test('50 processes allocating and releasing at once hand out no port twice and l
   const config = privateRangeConfig(dir, 'svc', 41000, 41999);
   const common = ['--registry', registry, '--config', config];
   // Safety is under test here, not speed: on a machine loaded by other test runs a waiter may
-  // need more than the default 10 s, and a timeout (exit 5) would only blur the counts.
+  // can need more than the default 30 s, and a timeout (exit 5) would only blur the counts.
   const env = { PORTS_LOCK_TIMEOUT_MS: '120000' };
   const init = await runPorts(['init', ...common], { cwd: dir });
   expect(init.stderr).not.toMatch(/error/i);

@@ -112,7 +112,7 @@ test('kill -9 at random points of 200 allocations tears no file, loses no acknow
   expect(duplicates).toBe(0);
   expect(final.metadata.total_allocations).toBe(final.allocations.length);
   expect(notCleaned).toBe(0);
-  // Whole runs, start-up included: far below the 10 s lock timeout and 30 s stale time a dead lock would cost.
+  // Whole runs, start-up included: far below the 30 s lock timeout and 30 s stale time a dead lock would cost.
   expect(slowestRecoveryMs).toBeLessThan(Math.max(5000, 5 * typicalMs));
   expect(leftovers(registry)).toEqual([]);
 }, 300_000);
