@@ -9,9 +9,9 @@
 // root). Each cache names the build it belongs to, so a cache next to a rebuilt bundle is
 // never used; a bundle without a build id is simply required.
 //
-// Functions that come from a code cache cannot run a native import() on Node 20, so the
-// bundle's one import() (cosmiconfig loading a JS config file) calls the function this file
-// puts on globalThis instead (scripts/build.js routes it there).
+// Functions that come from a code cache cannot run a native import() on Node 20, so the bundle
+// has none: cosmiconfig, which imports JS config files, lives in dist/vendor/ and is loaded by
+// Node's own require (scripts/build.js checks this).
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -69,7 +69,6 @@ function loadBundle() {
   const cachedData = readCache(buildId);
   const vm = require('node:vm');
   const Module = require('node:module');
-  globalThis[Symbol.for('ports.import')] = (specifier) => import(specifier);
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));

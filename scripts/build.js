@@ -16,20 +16,20 @@ const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 const staging = path.join(root, `.dist-build-${process.pid}`);
 
-// bin/ports.js compiles the bundle with vm.Script to use a code cache, and functions that come
-// from a code cache lose the host options a native import() needs (Node 20). So cosmiconfig's
-// import() of JS config files goes through a function bin/ports.js defines, where import()
-// is native; required any other way (tests, the library), the bundle imports as usual.
-const PORTS_IMPORT = "Symbol.for('ports.import')";
-const IMPORT_HELPER_COUNT = 1;
-const importThroughLoader = {
-  name: 'import-through-loader',
+// Libraries only some commands need are bundled apart (dist/vendor/*.cjs) and required on first
+// use, so a run deserializes and compiles only the core: yaml for Compose files, cosmiconfig for
+// config files that are not plain JSON, simple-git for `ports remove`. They are loaded by Node's
+// own require, so cosmiconfig's native import() of JS config files keeps working (functions
+// that come from bin/ports.js's code cache could not do that on Node 20).
+const VENDOR = ['cosmiconfig', 'yaml', 'simple-git'];
+const vendorApart = {
+  name: 'vendor-apart',
   setup(build) {
-    build.onLoad({ filter: /[\\/]cosmiconfig[\\/]dist[\\/]loaders\.js$/ }, (args) => {
-      const text = fs.readFileSync(args.path, 'utf8');
-      const helper = `const portsImport = (specifier) => (globalThis[${PORTS_IMPORT}] ?? ((s) => import(s)))(specifier);\n`;
-      return { contents: helper + text.replace(/\bimport\(/g, 'portsImport('), loader: 'js' };
-    });
+    // `import('yaml')` becomes a small bundled module whose body requires dist/vendor/yaml.cjs:
+    // esbuild would leave an import() of an external path native.
+    build.onResolve({ filter: new RegExp(`^(${VENDOR.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'vendor-shim' }));
+    build.onLoad({ filter: /.*/, namespace: 'vendor-shim' }, (args) => ({ contents: `module.exports = require('./vendor/${args.path}.cjs');`, loader: 'js' }));
+    build.onResolve({ filter: /^\.\/vendor\// }, (args) => ({ path: args.path, external: true }));
   },
 };
 
@@ -38,23 +38,26 @@ async function build() {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json'), '--outDir', staging], {
     stdio: 'inherit',
   });
-  await require('esbuild').build({
+  const esbuild = require('esbuild');
+  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', minifySyntax: true, legalComments: 'none', logLevel: 'warning' };
+  await esbuild.build({
+    ...common,
     entryPoints: [path.join(root, 'src/main.ts')],
     outfile: path.join(staging, 'ports.cjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    minifySyntax: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    // cosmiconfig loads TypeScript only for .ts config files, which we do not search for.
-    external: ['typescript'],
-    plugins: [importThroughLoader],
+    plugins: [vendorApart],
   });
+  for (const name of VENDOR) {
+    await esbuild.build({
+      ...common,
+      stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root },
+      outfile: path.join(staging, 'vendor', `${name}.cjs`),
+      // cosmiconfig loads TypeScript only for .ts config files, which we do not search for.
+      external: ['typescript'],
+    });
+  }
   const dynamicImports = fs.readFileSync(path.join(staging, 'ports.cjs'), 'utf8').match(/\bimport\(/g) ?? [];
-  if (dynamicImports.length !== IMPORT_HELPER_COUNT) {
-    throw new Error(`dist/ports.cjs has ${dynamicImports.length} import() calls, expected ${IMPORT_HELPER_COUNT}: route new ones through PORTS_IMPORT (see importThroughLoader)`);
+  if (dynamicImports.length !== 0) {
+    throw new Error(`dist/ports.cjs has ${dynamicImports.length} native import() calls; code from the code cache cannot run them on Node 20: move that dependency to VENDOR`);
   }
   // bin/ports.js uses a code cache only when it names this exact bundle (see there).
   const bundle = path.join(staging, 'ports.cjs');

@@ -39,8 +39,8 @@ export function apiContext(options: ApiOptions = {}): Context {
  */
 export async function allocatePort(service: string, worktree?: string, description?: string, options: ApiOptions & { port?: number } = {}): Promise<number> {
   const ctx = apiContext(options);
-  const snapshot = await snapshotForReconcile(ctx);
-  const owner = await resolveOwner(ctx, worktree, snapshot);
+  const snapshot = worktree !== undefined ? await snapshotForReconcile(ctx) : 'when-needed';
+  const owner = await resolveOwner(ctx, worktree, snapshot === 'when-needed' ? null : snapshot);
   const result = await ensureAllocations(ctx, { owner, services: [{ name: service, description }], port: options.port, snapshot });
   return (result.outcomes[0] as { allocation: Allocation }).allocation.port;
 }

@@ -35,8 +35,9 @@ export async function allocate(ctx: Context, options: AllocateOptions): Promise<
   if (options.port !== undefined && services.length !== 1) {
     throw new UsageError('--port needs exactly one service.', 'Example: `ports allocate api --port 3005`.');
   }
-  const snapshot = await snapshotForReconcile(ctx);
-  const owner = await resolveOwner(ctx, options.worktree, snapshot);
+  // Only a name given with --worktree needs the worktree list up front (to link it to a worktree).
+  const snapshot = options.worktree !== undefined ? await snapshotForReconcile(ctx) : 'when-needed';
+  const owner = await resolveOwner(ctx, options.worktree, snapshot === 'when-needed' ? null : snapshot);
   const result = await ensureAllocations(ctx, { owner, services, port: options.port, snapshot });
   const allocations = result.outcomes.map((o) => o.allocation);
   if (ctx.out.json) {

@@ -16,7 +16,7 @@ import { findListeners, type Listener } from '../io/listeners';
 import { checkPortAvailable } from '../io/port-probe';
 import { processStartTime } from '../io/process-info';
 import { renderTable } from '../output';
-import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
+import { applyReconcile } from '../ops/reconcile';
 
 export interface HealthOptions {
   worktree?: string;
@@ -129,10 +129,9 @@ export async function refreshHealth(
     onProgress: (done, total) => ctx.out.progress(`Checking health: ${done}/${total} ports`),
   });
   ctx.out.progress(null);
-  const snapshot = await snapshotForReconcile(ctx);
   const checkedAt = ctx.now().toISOString();
   return store.update(async (registry, tx) => {
-    await applyReconcile(registry, tx, snapshot, ctx);
+    await applyReconcile(registry, tx, 'when-needed', ctx);
     const stored: { allocation: Allocation; health: PortHealth }[] = [];
     for (const allocation of registry.allocations) {
       const health = checked.get(allocation.port);

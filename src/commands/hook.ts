@@ -16,8 +16,7 @@ import { readWorktreeEnv } from '../io/env-file';
 import { envVarsFor, projectNameFor } from '../ops/env-sync';
 import { ensureAllocations } from '../ops/ensure';
 import { resolveOwner } from '../ops/owner';
-import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
-import type { WorktreeSnapshot } from '../ops/worktrees';
+import { applyReconcile, snapshotForReconcile, worktreesMayHaveVanished } from '../ops/reconcile';
 
 const ZERO_REF = /^0+$/;
 
@@ -46,23 +45,21 @@ async function postCheckout(ctx: Context, args: string[]): Promise<void> {
   if (flag !== '1') return; // a file checkout (`git checkout -- FILE`): nothing to do
   const repo = await ctx.repo();
   const config = await ctx.config();
-  const snapshot = await snapshotForReconcile(ctx);
   if (!repo.isLinkedWorktree || !repo.worktreeRoot) {
-    await reconcileIfNeeded(ctx, snapshot);
+    await reconcileIfNeeded(ctx);
     return;
   }
   if (config.services.length === 0) {
     ctx.out.debug('no services declared in the ports config; nothing to allocate');
-    await reconcileIfNeeded(ctx, snapshot);
+    await reconcileIfNeeded(ctx);
     return;
   }
   const isNewWorktree = ZERO_REF.test(oldRef);
-  if (!isNewWorktree && (await alreadyComplete(ctx, snapshot))) return;
-  const owner = await resolveOwner(ctx, undefined, snapshot);
+  if (!isNewWorktree && (await alreadyComplete(ctx))) return;
+  const owner = await resolveOwner(ctx, undefined, null);
   const result = await ensureAllocations(ctx, {
     owner,
     services: config.services.map((s) => ({ name: s.name, description: s.description })),
-    snapshot,
   });
   const made = result.outcomes.filter((o) => o.created);
   if (made.length) {
@@ -71,12 +68,12 @@ async function postCheckout(ctx: Context, args: string[]): Promise<void> {
 }
 
 /** True when every declared service is allocated and the .env block already says so: no lock needed. */
-async function alreadyComplete(ctx: Context, snapshot: WorktreeSnapshot | null): Promise<boolean> {
+async function alreadyComplete(ctx: Context): Promise<boolean> {
   const store = await ctx.store();
   const registry = store.readIfExists();
   if (!registry) return false;
   const repo = await ctx.repo();
-  const owner = await resolveOwner(ctx, undefined, snapshot);
+  const owner = await resolveOwner(ctx, undefined, null);
   const held = registry.allocations.filter((a) => ownsAllocation(owner, a));
   const config = await ctx.config();
   if (!config.services.every((s) => held.some((a) => a.service === s.name))) return false;
@@ -84,14 +81,15 @@ async function alreadyComplete(ctx: Context, snapshot: WorktreeSnapshot | null):
   const current = readWorktreeEnv(repo.worktreeRoot as string, config.envFile).vars;
   if (!current || current.size !== expected.length) return false;
   if (!expected.every(([k, v]) => current.get(k) === v)) return false;
-  return !(snapshot && planReconcile(registry.allocations, snapshot.facts).release.length);
+  return !worktreesMayHaveVanished(registry);
 }
 
 /** Reclaims ports of vanished worktrees, taking the lock only when there is something to take back. */
-async function reconcileIfNeeded(ctx: Context, snapshot: WorktreeSnapshot | null): Promise<void> {
-  if (!snapshot) return;
+async function reconcileIfNeeded(ctx: Context): Promise<void> {
   const store = await ctx.store();
   const registry = store.readIfExists();
-  if (!registry || planReconcile(registry.allocations, snapshot.facts).release.length === 0) return;
+  if (!registry || !worktreesMayHaveVanished(registry)) return;
+  const snapshot = await snapshotForReconcile(ctx);
+  if (!snapshot || planReconcile(registry.allocations, snapshot.facts).release.length === 0) return;
   await store.update((fresh, tx) => applyReconcile(fresh, tx, snapshot, ctx));
 }

@@ -25,8 +25,8 @@ export async function release(ctx: Context, options: ReleaseOptions): Promise<nu
     throw new UsageError('Give either ports, or --worktree/--service, not both.', 'Examples: `ports release 8081 5433`, `ports release --worktree review-GH-42 --service web`.');
   }
   const store = await ctx.store();
-  const snapshot = await snapshotForReconcile(ctx);
-  const owner: Owner | null = options.ports.length ? null : await resolveOwner(ctx, options.worktree, snapshot);
+  const snapshot = options.worktree !== undefined ? await snapshotForReconcile(ctx) : 'when-needed';
+  const owner: Owner | null = options.ports.length ? null : await resolveOwner(ctx, options.worktree, snapshot === 'when-needed' ? null : snapshot);
   const released = await store.update(async (registry, tx) => {
     await applyReconcile(registry, tx, snapshot, ctx);
     let removed: Allocation[];

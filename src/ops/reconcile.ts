@@ -3,6 +3,7 @@
  * every writing command takes first, so ports of removed worktrees come back unasked.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Context } from '../context';
 import { planReconcile, type ReconcilePlan } from '../core/reconcile';
 import { removeAllocations } from '../core/allocation';
@@ -19,6 +20,28 @@ export async function snapshotForReconcile(ctx: Context): Promise<WorktreeSnapsh
     ctx.out.debug(`reconcile skipped: ${(error as Error).message}`);
     return null;
   }
+}
+
+/**
+ * A snapshot taken before the lock, none (no repository), or `when-needed`: taken under the
+ * lock, and only when worktreesMayHaveVanished says so — the usual run spawns no git at all.
+ */
+export type SnapshotSource = WorktreeSnapshot | null | 'when-needed';
+
+/**
+ * False when every worktree the registry links to still has its `.git`: then nothing can be
+ * reclaimed or moved (git worktree remove, prune, move and rm -rf all take the old folder
+ * away), and `git worktree list` need not run. A locked worktree whose folder is missing
+ * answers true, and git then says to keep it.
+ */
+export function worktreesMayHaveVanished(registry: Registry): boolean {
+  const seen = new Set<string>();
+  for (const a of registry.allocations) {
+    if (!a.worktree_path || seen.has(a.worktree_path)) continue;
+    seen.add(a.worktree_path);
+    if (!fs.existsSync(path.join(a.worktree_path, '.git'))) return true;
+  }
+  return false;
 }
 
 function applyPlan(registry: Registry, tx: Transaction, snapshot: WorktreeSnapshot | null, ctx: Context): ReconcilePlan | null {
@@ -45,7 +68,10 @@ function applyPlan(registry: Registry, tx: Transaction, snapshot: WorktreeSnapsh
  * stale (a later `ports sync` finds no move left to report). A .env that cannot be written
  * (the user set a managed name by hand) is a warning here, not a failure of the caller.
  */
-export async function applyReconcile(registry: Registry, tx: Transaction, snapshot: WorktreeSnapshot | null, ctx: Context): Promise<ReconcilePlan | null> {
+export async function applyReconcile(registry: Registry, tx: Transaction, source: SnapshotSource, ctx: Context): Promise<ReconcilePlan | null> {
+  let snapshot: WorktreeSnapshot | null;
+  if (source === 'when-needed') snapshot = worktreesMayHaveVanished(registry) ? await snapshotForReconcile(ctx) : null;
+  else snapshot = source;
   const plan = applyPlan(registry, tx, snapshot, ctx);
   for (const root of new Set(plan?.moved.map((m) => m.path) ?? [])) {
     if (!fs.existsSync(root)) continue;

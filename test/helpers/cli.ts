@@ -113,3 +113,20 @@ export function privateRanges(base: number): Record<string, { start: number; end
 export function readRegistry(root: string): { allocations: Array<Record<string, unknown> & { port: number; worktree: string; service: string }>; metadata: { total_allocations: number; last_updated: string } } {
   return JSON.parse(fs.readFileSync(path.join(root, 'design', 'worktrees', 'ports.json'), 'utf8'));
 }
+
+/**
+ * Copies the built CLI — bin/, dist/ports.cjs (+ its code cache), dist/vendor/, hooks/,
+ * package.json — into `dir`, so a test runs a version no rebuild can change under it. Returns
+ * the copied bin/ports.js.
+ */
+export function copyBuiltCli(dir: string): string {
+  const bundle = path.join(ROOT, 'dist', 'ports.cjs');
+  if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run \`npm run build\` first (npm test does).`);
+  fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
+  for (const name of ['ports.cjs', 'ports.cjs.cache']) {
+    if (fs.existsSync(path.join(ROOT, 'dist', name))) fs.copyFileSync(path.join(ROOT, 'dist', name), path.join(dir, 'dist', name));
+  }
+  for (const folder of ['dist/vendor', 'bin', 'hooks']) fs.cpSync(path.join(ROOT, folder), path.join(dir, folder), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  return path.join(dir, 'bin', 'ports.js');
+}

@@ -2,13 +2,14 @@
  * Helpers for the fault-injection suite (test/faults): run the built CLI as real processes,
  * kill them, watch the registry from another process, and print one summary line per scenario.
  *
- * The CLI runs from a private copy of `bin/ports.js` + `dist/ports.cjs` taken once per test
+ * The CLI runs from a private copy of the built CLI (copyBuiltCli) taken once per test
  * file: other people rebuild `dist/` in the same checkout, and a rebuild deletes it first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { copyBuiltCli } from './cli';
 import type { Allocation, Registry } from '../../src/core/registry-schema';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -45,10 +46,7 @@ export function portsBin(): string {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-faults-bin-'));
-  fs.mkdirSync(path.join(dir, 'bin'));
-  fs.mkdirSync(path.join(dir, 'dist'));
-  fs.copyFileSync(path.join(ROOT, 'bin', 'ports.js'), path.join(dir, 'bin', 'ports.js'));
-  fs.copyFileSync(bundle, path.join(dir, 'dist', 'ports.cjs'));
+  copyBuiltCli(dir);
   snapshot = path.join(dir, 'bin', 'ports.js');
   return snapshot;
 }

@@ -8,7 +8,7 @@
  * `PORTS*`, and with HOME pointing at an empty temp folder so no user or XDG git config leaks
  * in; user.name/user.email are set in each temp repo's own config.
  *
- * The CLI runs from a private copy of the built package (package.json, bin/, dist/ports.cjs,
+ * The CLI runs from a private copy of the built package (package.json, bin/, dist/ports.cjs, dist/vendor/,
  * hooks/) taken once per test file: other engineers rebuild dist/ in the same checkout, and a
  * rebuild swaps the folder out for a moment. The copy is also what `ports install` records in
  * the hook, exactly like a checkout of this package used on another repository.
@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import type { Allocation, Registry } from '../../src/core/registry-schema';
-import { cleanEnv, removeTempDirs, tempDir as sharedTempDir } from './cli';
+import { cleanEnv, copyBuiltCli, removeTempDirs, tempDir as sharedTempDir } from './cli';
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '../..');
 
@@ -81,18 +81,11 @@ export function spawnRun(command: string, args: readonly string[], cwd: string, 
 }
 
 /**
- * A copy of the built package (package.json, bin/, dist/ports.cjs, hooks/) in a temp folder;
- * returns the folder. The bundle is self-contained, so the copy runs anywhere.
+ * A copy of the built package (see copyBuiltCli) in a temp folder; returns the folder.
  */
 export function copyPackage(prefix = 'ports-pkg-'): string {
   const dir = tempDir(prefix);
-  const bundle = path.join(PACKAGE_ROOT, 'dist', 'ports.cjs');
-  if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run \`npm run build\` first`);
-  fs.mkdirSync(path.join(dir, 'dist'));
-  fs.copyFileSync(bundle, path.join(dir, 'dist', 'ports.cjs'));
-  fs.cpSync(path.join(PACKAGE_ROOT, 'bin'), path.join(dir, 'bin'), { recursive: true });
-  fs.cpSync(path.join(PACKAGE_ROOT, 'hooks'), path.join(dir, 'hooks'), { recursive: true });
-  fs.copyFileSync(path.join(PACKAGE_ROOT, 'package.json'), path.join(dir, 'package.json'));
+  copyBuiltCli(dir);
   return dir;
 }
 
