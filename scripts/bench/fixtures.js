@@ -6,6 +6,8 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+// The ranges a new registry starts with, from the built library (npm run bench builds first).
+const { DEFAULT_RANGES } = require('../../dist/core/registry-schema.js');
 
 /** The process environment without GIT_* (git exports them inside hooks) and without PORTS_*. */
 function cleanEnv(extra = {}) {
@@ -64,15 +66,6 @@ function makeRepo(dir, config = {}) {
   git(dir, ['commit', '-q', '-m', 'fixture']);
   return fs.realpathSync(dir);
 }
-
-const DEFAULT_RANGES = {
-  web: { start: 8080, end: 8099, description: 'HTTP web servers and frontend development servers' },
-  database: { start: 5432, end: 5439, description: 'Database services (PostgreSQL, MySQL, MongoDB)' },
-  testing: { start: 9000, end: 9099, description: 'Test runners, test servers, mock services' },
-  debug: { start: 5555, end: 5564, description: 'Debugger connections and debugging proxies' },
-  api: { start: 3000, end: 3099, description: 'REST APIs, GraphQL servers, backend services' },
-  cache: { start: 6379, end: 6389, description: 'Redis, Memcached, and other caching services' },
-};
 
 function allocation(port, worktree, service, extra = {}) {
   return {

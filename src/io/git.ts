@@ -61,13 +61,26 @@ export function runGit(args: readonly string[], cwd: string, env: NodeJS.Process
 }
 
 function coreBareFromConfig(commonDir: string): boolean {
-  try {
-    const text = fs.readFileSync(path.join(commonDir, 'config'), 'utf8');
-    const core = /^\s*\[core\]([^[]*)/im.exec(text);
-    return core !== null && /^\s*bare\s*=\s*true\s*$/im.test(core[1] ?? '');
-  } catch {
-    return false;
+  return /^\s*bare\s*=\s*true\s*$/im.test(readConfigCore(commonDir));
+}
+
+/** RepoInfo from the paths, however they were found (files or `git rev-parse`). */
+function repoInfo(worktreeRoot: string | null, gitDir: string, commonDir: string, bare: boolean, isLinkedWorktree: boolean): RepoInfo {
+  let mainRoot: string | null = null;
+  if (!bare) {
+    if (path.basename(commonDir) === '.git') mainRoot = path.dirname(commonDir);
+    else if (!isLinkedWorktree && worktreeRoot) mainRoot = worktreeRoot; // --separate-git-dir
   }
+  const worktreesDir = path.join(commonDir, 'worktrees') + path.sep;
+  return {
+    worktreeRoot,
+    gitDir,
+    commonDir,
+    isLinkedWorktree,
+    worktreeId: isLinkedWorktree && gitDir.startsWith(worktreesDir) ? path.basename(gitDir) : null,
+    mainRoot,
+    bare,
+  };
 }
 
 function realpath(p: string): string {
@@ -122,21 +135,7 @@ export function resolveRepoFromFiles(cwd: string, env: NodeJS.ProcessEnv): RepoI
       if (/^\s*worktree\s*=/im.test(core)) return null;
       const isLinkedWorktree = gitDir !== commonDir;
       const bare = isLinkedWorktree && /^\s*bare\s*=\s*true\s*$/im.test(core);
-      let mainRoot: string | null = null;
-      if (!bare) {
-        if (path.basename(commonDir) === '.git') mainRoot = path.dirname(commonDir);
-        else if (!isLinkedWorktree) mainRoot = dir;
-      }
-      const worktreesDir = path.join(commonDir, 'worktrees') + path.sep;
-      return {
-        worktreeRoot: dir,
-        gitDir,
-        commonDir,
-        isLinkedWorktree,
-        worktreeId: isLinkedWorktree && gitDir.startsWith(worktreesDir) ? path.basename(gitDir) : null,
-        mainRoot,
-        bare,
-      };
+      return repoInfo(dir, gitDir, commonDir, bare, isLinkedWorktree);
     }
     // Inside a git dir (`.git/hooks`) or a bare repository: git knows best.
     if (path.basename(dir) === '.git' || fs.existsSync(path.join(dir, 'HEAD'))) return null;
@@ -168,21 +167,7 @@ export function resolveRepoWithGit(cwd: string, env: NodeJS.ProcessEnv): RepoInf
   const [gitDir, commonDir, bareFlag, toplevel] = lines as [string, string, string, string | undefined];
   const isLinkedWorktree = path.resolve(gitDir) !== path.resolve(commonDir);
   const bare = bareFlag === 'true' || (isLinkedWorktree && coreBareFromConfig(commonDir));
-  let mainRoot: string | null = null;
-  if (!bare) {
-    if (path.basename(commonDir) === '.git') mainRoot = path.dirname(commonDir);
-    else if (!isLinkedWorktree && toplevel) mainRoot = toplevel; // --separate-git-dir
-  }
-  const worktreesDir = path.join(commonDir, 'worktrees') + path.sep;
-  return {
-    worktreeRoot: toplevel ?? null,
-    gitDir,
-    commonDir,
-    isLinkedWorktree,
-    worktreeId: isLinkedWorktree && gitDir.startsWith(worktreesDir) ? path.basename(gitDir) : null,
-    mainRoot,
-    bare,
-  };
+  return repoInfo(toplevel ?? null, gitDir, commonDir, bare, isLinkedWorktree);
 }
 
 export interface LiveWorktree {
