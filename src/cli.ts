@@ -139,7 +139,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'doctor',
     usage: 'ports doctor [--fix]',
-    summary: 'diagnose the registry, lock, hooks, .env files and ports (SPEC §7) and say what to do; --fix repairs what is safe',
+    summary: 'diagnose the registry, lock, hooks, .env files and ports and say what to do; --fix repairs what is safe',
     flags: { fix: { type: 'boolean', description: 'repair: stale lock and temp files, corrupt registry (backed up, rebuilt from .env blocks), duplicates, metadata, vanished worktrees, .env blocks, hook' } },
     maxPositionals: 0,
     examples: ['ports doctor', 'ports doctor --fix', 'ports doctor --json'],
