@@ -3,6 +3,7 @@
  * config and the registry store. Lazy, because `ports status --json` should not pay for
  * cosmiconfig or a git call it does not need. Tests build a Context on real temp repos.
  */
+import * as path from 'node:path';
 import type { PortsConfig } from './config/schema';
 import type { RegistryStore } from './io/registry-store';
 import type { RepoInfo } from './io/git';
@@ -52,8 +53,6 @@ export interface Context {
   store(): Promise<RegistryStore>;
 }
 
-import * as path from 'node:path';
-import { EMPTY_CONFIG } from './config/schema';
 
 export interface ContextDeps {
   env: NodeJS.ProcessEnv;
@@ -95,7 +94,7 @@ export function createContext(globals: GlobalOptions, deps: ContextDeps): Contex
           explicitFile: globals.config,
         });
         if (loaded.file) deps.out.debug(`config: ${loaded.file}`);
-        return loaded ?? EMPTY_CONFIG;
+        return loaded;
       })();
       return config;
     },
