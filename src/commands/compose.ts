@@ -9,6 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
+import type { PortsConfig } from '../config/schema';
+import type { Allocation } from '../core/registry-schema';
 import { isGeneratedOverride, planComposeOverride, renderComposeOverride, type DeclaredComposeService } from '../core/compose-override';
 import { ConflictError, ExitCode, NotFoundError, PortsError, UsageError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
@@ -25,24 +27,31 @@ export interface ComposeOptions {
   plain: boolean;
 }
 
-export async function compose(ctx: Context, options: ComposeOptions): Promise<number> {
-  const config = await ctx.config();
-  if (config.services.length === 0) {
-    throw new UsageError('No services declared in the ports config, so there is nothing to publish.', 'Declare the services every worktree gets under "services" in .portsrc.json (see .portsrc.example.json).');
-  }
-  const ports = await ensureWorktreePorts(ctx);
-  const root = ports.root;
+interface BuiltOverride {
+  content: string;
+  target: string;
+  baseFiles: string[];
+  source: string;
+  plan: ReturnType<typeof planComposeOverride>;
+}
 
+/** What `ports compose` renders for the allocations `held` of the worktree at `root`, seen from `cwd`. */
+function buildOverride(
+  ctx: Context,
+  config: PortsConfig,
+  held: readonly Allocation[],
+  where: { cwd: string; root: string; files: string[]; output?: string; plain: boolean },
+): BuiltOverride {
   // As Compose: named files first (--file from here, config ones from the worktree's root),
   // then COMPOSE_FILE, then the default names from here upwards.
-  const named = options.files.length ? options.files.map((f) => path.resolve(ctx.cwd, f)) : config.compose.files?.map((f) => path.resolve(root, f));
-  const lookup = findComposeFiles(ctx.cwd, ctx.env, named);
-  const ownOutput = options.output === undefined ? null : path.resolve(ctx.cwd, options.output);
+  const named = where.files.length ? where.files.map((f) => path.resolve(where.cwd, f)) : config.compose.files?.map((f) => path.resolve(where.root, f));
+  const lookup = findComposeFiles(where.cwd, ctx.env, named);
+  const ownOutput = where.output === undefined ? null : path.resolve(where.cwd, where.output);
   // Our own override is an output, never a base file (COMPOSE_FILE often lists it).
   const baseFiles = lookup.files.filter((file) => path.resolve(file) !== ownOutput && !isOurs(file));
   if (baseFiles.length === 0) {
     throw new NotFoundError(
-      `No compose file found for ${ctx.cwd} (looked for ${lookup.source === 'none' ? DEFAULT_COMPOSE_FILES.join(', ') : lookup.files.join(', ')}).`,
+      `No compose file found for ${where.cwd} (looked for ${lookup.source === 'none' ? DEFAULT_COMPOSE_FILES.join(', ') : lookup.files.join(', ')}).`,
       'Pass the base file with --file FILE, or set "compose": { "files": [...] } in your ports config.',
     );
   }
@@ -53,25 +62,64 @@ export async function compose(ctx: Context, options: ComposeOptions): Promise<nu
 
   const declared: DeclaredComposeService[] = [];
   for (const service of config.services) {
-    const allocation = ports.held.find((a) => a.service === service.name);
+    const allocation = held.find((a) => a.service === service.name);
     if (!allocation) continue;
     declared.push({ name: service.name, hostPort: allocation.port, composeService: service.compose.service, containerPort: service.compose.containerPort });
   }
   const plan = planComposeOverride(declared, base);
-  for (const s of plan.skipped) ctx.out.warn(`${s.name} is not in the override: ${s.reason}.`);
-  for (const note of plan.notes) ctx.out.warn(note);
   if (plan.services.length === 0) {
     throw new UsageError(
       `None of the declared services (${config.services.map((s) => s.name).join(', ')}) maps to a service of ${baseFiles.join(', ')}.`,
       'Set `compose.service` (and `compose.containerPort` when it publishes several ports) for each service in your ports config.',
     );
   }
-  const content = renderComposeOverride(plan.services, { tags: options.plain ? 'none' : 'override' });
+  const content = renderComposeOverride(plan.services, { tags: where.plain ? 'none' : 'override' });
+  return { content, target, baseFiles, source: lookup.source, plan };
+}
+
+/**
+ * When a worktree's ports change, an override that `ports compose --write` left at the usual
+ * place (`compose.overrideFile` next to the worktree's base file at its root) is rendered again,
+ * keeping its form (`--plain` or not), so it never publishes old ports. Anything else — no such
+ * file, a hand-written one, a file written with --output elsewhere — is left alone.
+ */
+export async function refreshGeneratedOverride(ctx: Context, root: string, held: readonly Allocation[]): Promise<string | null> {
+  const config = await ctx.config();
+  const file = path.join(root, config.compose.overrideFile);
+  const existing = readText(file);
+  if (existing === null || !isGeneratedOverride(existing) || config.services.length === 0) return null;
+  let built: BuiltOverride;
+  try {
+    built = buildOverride(ctx, config, held, { cwd: root, root, files: [], plain: !existing.includes('!override') });
+  } catch (error) {
+    ctx.out.debug(`${file} not refreshed: ${(error as Error).message}`);
+    return null;
+  }
+  if (path.resolve(built.target) !== path.resolve(file) || built.content === existing) return null;
+  writeFileAtomic(file, built.content);
+  return file;
+}
+
+export async function compose(ctx: Context, options: ComposeOptions): Promise<number> {
+  const config = await ctx.config();
+  if (config.services.length === 0) {
+    throw new UsageError('No services declared in the ports config, so there is nothing to publish.', 'Declare the services every worktree gets under "services" in .portsrc.json (see .portsrc.example.json).');
+  }
+  const ports = await ensureWorktreePorts(ctx);
+  const { content, target, baseFiles, source, plan } = buildOverride(ctx, config, ports.held, {
+    cwd: ctx.cwd,
+    root: ports.root,
+    files: options.files,
+    output: options.output,
+    plain: options.plain,
+  });
+  for (const s of plan.skipped) ctx.out.warn(`${s.name} is not in the override: ${s.reason}.`);
+  for (const note of plan.notes) ctx.out.warn(note);
 
   let written: { file: string; changed: boolean } | null = null;
   if (options.write) {
     written = writeOverride(target, content);
-    warnIfComposeWillNotLoad(ctx, target, lookup.source, baseFiles);
+    warnIfComposeWillNotLoad(ctx, target, source, baseFiles);
   }
 
   if (ctx.out.json) {

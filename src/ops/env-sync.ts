@@ -2,6 +2,7 @@
  * The worktree's `.env` managed block follows the registry: one variable per allocation of
  * the worktree (the configured name, default PORT_<SERVICE>) plus COMPOSE_PROJECT_NAME.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
 import { defaultEnvName, type PortsConfig } from '../config/schema';
@@ -42,6 +43,14 @@ export async function syncWorktreeEnv(ctx: Context, registry: Registry, worktree
   const mine = registry.allocations.filter((a) => a.worktree_path === worktreeRoot);
   const vars = envVarsFor(mine, config, await projectNameFor(ctx, worktreeRoot));
   const result = writeWorktreeEnv(worktreeRoot, config.envFile, vars.length ? vars : null);
-  if (result.changed) ctx.out.debug(`${result.deleted ? 'removed' : 'wrote'} ${result.file}`);
+  if (result.changed) {
+    ctx.out.debug(`${result.deleted ? 'removed' : 'wrote'} ${result.file}`);
+    // A generated Compose override must follow too. One stat here; Compose code loads only if it exists.
+    if (fs.existsSync(path.join(worktreeRoot, config.compose.overrideFile))) {
+      const { refreshGeneratedOverride } = await import('../commands/compose');
+      const refreshed = await refreshGeneratedOverride(ctx, worktreeRoot, mine);
+      if (refreshed) ctx.out.info(`ports: updated ${refreshed} to the worktree's ports`);
+    }
+  }
   return result;
 }

@@ -138,6 +138,24 @@ describe('ports CLI (built bin)', () => {
     expect(readRegistry(repo.root).allocations).toHaveLength(2);
   });
 
+  it('keeps a generated Compose override on the worktree’s ports when they change', () => {
+    const repo = makeRepo({ ranges, services: { web: { compose: { containerPort: 80 } } } });
+    fs.writeFileSync(path.join(repo.root, 'compose.yaml'), 'services:\n  web:\n    image: busybox\n    ports: ["8080:80"]\n');
+    const override = path.join(repo.root, 'docker-compose.override.yml');
+    expect(runPorts(['compose', '--write'], { cwd: repo.root, env: repo.env }).code).toBe(0);
+    expect(fs.readFileSync(override, 'utf8')).toContain('"21400:80"');
+    expect(runPorts(['release'], { cwd: repo.root, env: repo.env }).code).toBe(0);
+    const moved = runPorts(['allocate', 'web', '--port', '21405'], { cwd: repo.root, env: repo.env });
+    expect(moved.code).toBe(0);
+    expect(moved.stderr).toContain(`updated ${override}`);
+    expect(fs.readFileSync(override, 'utf8')).toContain('"21405:80"');
+    // A hand-written override is never touched.
+    fs.writeFileSync(override, 'services: {}\n');
+    runPorts(['release'], { cwd: repo.root, env: repo.env });
+    runPorts(['allocate', 'web'], { cwd: repo.root, env: repo.env });
+    expect(fs.readFileSync(override, 'utf8')).toBe('services: {}\n');
+  });
+
   it('exits 3 when the range is exhausted', () => {
     const repo = makeRepo({ ranges: { tiny: { start: 21700, end: 21701 } } });
     runPorts(['allocate', 'tiny', '--worktree', 'a'], { cwd: repo.root, env: repo.env });
