@@ -3,15 +3,14 @@
  * the registry of the repository around `options.cwd` (default: process.cwd()).
  */
 import { createContext, type Context } from './context';
-import { ownsAllocation, removeAllocations } from './core/allocation';
+import { ownsAllocation } from './core/allocation';
 import type { Allocation } from './core/registry-schema';
 import { NotFoundError } from './errors';
 import { createOutput } from './output';
-import { syncWorktreeEnv } from './ops/env-sync';
 import { ensureAllocations } from './ops/ensure';
+import { releaseAllocations } from './ops/release';
 import { resolveOwner } from './ops/owner';
 import { snapshotForReconcile } from './ops/reconcile';
-import * as fs from 'node:fs';
 
 export interface ApiOptions {
   /** Directory inside the repository (default: process.cwd()). */
@@ -50,11 +49,9 @@ export async function releasePort(port: number, options: ApiOptions = {}): Promi
   const ctx = apiContext(options);
   const store = await ctx.store();
   return store.update(async (registry, tx) => {
-    const [removed] = removeAllocations(registry, (a) => a.port === port);
-    if (!removed) throw new NotFoundError(`Port ${port} is not in the registry.`, 'See what is allocated with `ports status --all`.');
-    tx.changed();
-    if (removed.worktree_path && fs.existsSync(removed.worktree_path)) await syncWorktreeEnv(ctx, registry, removed.worktree_path);
-    return removed;
+    if (!registry.allocations.some((a) => a.port === port)) throw new NotFoundError(`Port ${port} is not in the registry.`, 'See what is allocated with `ports status --all`.');
+    const [removed] = await releaseAllocations(ctx, registry, tx, (a) => a.port === port);
+    return removed as Allocation;
   });
 }
 

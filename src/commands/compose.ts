@@ -15,7 +15,7 @@ import { isGeneratedOverride, planComposeOverride, renderComposeOverride, type D
 import { ConflictError, ExitCode, NotFoundError, PortsError, UsageError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import { DEFAULT_COMPOSE_FILES, autoLoadedOverride, findComposeFiles, readComposeServices } from '../io/compose-files';
-import { ensureWorktreePorts } from './exec';
+import { ensureDeclaredServices } from '../ops/ensure';
 
 export interface ComposeOptions {
   write: boolean;
@@ -105,7 +105,7 @@ export async function compose(ctx: Context, options: ComposeOptions): Promise<nu
   if (config.services.length === 0) {
     throw new UsageError('No services declared in the ports config, so there is nothing to publish.', 'Declare the services every worktree gets under "services" in .portsrc.json (see .portsrc.example.json).');
   }
-  const ports = await ensureWorktreePorts(ctx);
+  const ports = await ensureDeclaredServices(ctx, { announce: true });
   const { content, target, baseFiles, source, plan } = buildOverride(ctx, config, ports.held, {
     cwd: ctx.cwd,
     root: ports.root,

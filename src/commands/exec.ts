@@ -9,40 +9,17 @@
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
 import type { Context } from '../context';
-import { ownsAllocation, type Owner } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
 import { UsageError } from '../errors';
-import { ensureAllocations } from '../ops/ensure';
+import { ensureDeclaredServices } from '../ops/ensure';
 import { envVarsFor, projectNameFor } from '../ops/env-sync';
-import { describeOwner, resolveOwner } from '../ops/owner';
 
 export interface ExecOptions {
   command: string[];
 }
 
-export interface WorktreePorts {
-  owner: Owner;
-  root: string;
-  held: Allocation[];
-}
-
-/** The current worktree's allocations, allocating its declared services first when any is missing. */
-export async function ensureWorktreePorts(ctx: Context): Promise<WorktreePorts> {
-  const config = await ctx.config();
-  const store = await ctx.store();
-  const owner = await resolveOwner(ctx, undefined, null);
-  const root = owner.worktreePath!;
-  const registry = store.readIfExists();
-  const held = registry ? registry.allocations.filter((a) => ownsAllocation(owner, a)) : [];
-  const missing = config.services.filter((s) => !held.some((a) => a.service === s.name));
-  if (missing.length === 0) return { owner, root, held };
-  ctx.out.info(`ports: allocating ${missing.map((s) => s.name).join(', ')} for ${describeOwner(owner)}`);
-  const result = await ensureAllocations(ctx, { owner, services: config.services.map((s) => ({ name: s.name, description: s.description })) });
-  return { owner, root, held: result.held };
-}
-
 /** The variables `ports exec` adds: the same as the `.env` block, and the project name even with no port. */
-export async function worktreeEnv(ctx: Context, ports: WorktreePorts): Promise<[string, string][]> {
+export async function worktreeEnv(ctx: Context, ports: { root: string; held: readonly Allocation[] }): Promise<[string, string][]> {
   const config = await ctx.config();
   const project = await projectNameFor(ctx, ports.root);
   const vars = envVarsFor(ports.held, config, project);
@@ -57,7 +34,7 @@ export async function exec(ctx: Context, options: ExecOptions): Promise<number> 
   if (file === undefined || file === '') {
     throw new UsageError('ports exec needs a command after `--`.', 'Example: `ports exec -- docker compose up -d`.');
   }
-  const ports = await ensureWorktreePorts(ctx);
+  const ports = await ensureDeclaredServices(ctx, { announce: true });
   const vars = await worktreeEnv(ctx, ports);
   for (const [name, value] of vars) ctx.out.debug(`exec: ${name}=${value}`);
   const env: NodeJS.ProcessEnv = { ...ctx.env, ...Object.fromEntries(vars) };

@@ -9,12 +9,11 @@
  * - The main worktree and clones: nothing to allocate; only the cheap reconcile.
  */
 import type { Context } from '../context';
-import { ownsAllocation } from '../core/allocation';
 import { planReconcile } from '../core/reconcile';
 import { PortsError, UsageError } from '../errors';
 import { readWorktreeEnv } from '../io/env-file';
 import { envVarsFor, projectNameFor } from '../ops/env-sync';
-import { ensureAllocations } from '../ops/ensure';
+import { ensureAllocations, worktreeHoldings } from '../ops/ensure';
 import { resolveOwner } from '../ops/owner';
 import { applyReconcile, snapshotForReconcile, worktreesMayHaveVanished } from '../ops/reconcile';
 
@@ -69,16 +68,11 @@ async function postCheckout(ctx: Context, args: string[]): Promise<void> {
 
 /** True when every declared service is allocated and the .env block already says so: no lock needed. */
 async function alreadyComplete(ctx: Context): Promise<boolean> {
-  const store = await ctx.store();
-  const registry = store.readIfExists();
-  if (!registry) return false;
-  const repo = await ctx.repo();
-  const owner = await resolveOwner(ctx, undefined, null);
-  const held = registry.allocations.filter((a) => ownsAllocation(owner, a));
+  const { root, registry, held, missing } = await worktreeHoldings(ctx);
+  if (!registry || missing.length) return false;
   const config = await ctx.config();
-  if (!config.services.every((s) => held.some((a) => a.service === s.name))) return false;
-  const expected = envVarsFor(held, config, await projectNameFor(ctx, repo.worktreeRoot as string));
-  const current = readWorktreeEnv(repo.worktreeRoot as string, config.envFile).vars;
+  const expected = envVarsFor(held, config, await projectNameFor(ctx, root));
+  const current = readWorktreeEnv(root, config.envFile).vars;
   if (!current || current.size !== expected.length) return false;
   if (!expected.every(([k, v]) => current.get(k) === v)) return false;
   return !worktreesMayHaveVanished(registry);

@@ -8,9 +8,8 @@ import type { Context } from '../context';
 import { mergeRanges } from '../core/allocation';
 import { emptyRegistry } from '../core/registry-schema';
 import { RegistryCorruptError } from '../errors';
-import { writeFileAtomic } from '../io/atomic-write';
 import { keepEnvFileOutOfGit, keepOutOfGit } from '../ops/ignore';
-import { backupName } from '../ops/rebuild';
+import { replaceRegistryFile } from '../ops/rebuild';
 
 export interface InitOptions {
   force: boolean;
@@ -26,9 +25,7 @@ export async function init(ctx: Context, options: InitOptions): Promise<number> 
     } catch (error) {
       if (!(error instanceof RegistryCorruptError)) throw error;
       // --force on an unreadable registry: keep the bad file next to it, then start fresh.
-      backup = backupName(store.file, ctx.now());
-      fs.copyFileSync(store.file, backup);
-      writeFileAtomic(store.file, JSON.stringify(emptyRegistry(store.stamp(), config.ranges), null, 2) + '\n');
+      backup = await replaceRegistryFile(store.file, fs.readFileSync(store.file), emptyRegistry(store.stamp(), config.ranges), ctx.now());
       ctx.out.warn(`${store.file} could not be read; kept it as ${backup} and created a new registry. \`ports doctor --fix\` can rebuild allocations from the worktrees' .env files.`);
     }
   }

@@ -4,14 +4,13 @@
  * worktree's (default: the current one), optionally only some services. Each affected
  * worktree's .env block follows.
  */
-import * as fs from 'node:fs';
 import type { Context } from '../context';
-import { ownsAllocation, removeAllocations, type Owner } from '../core/allocation';
+import { ownsAllocation, type Owner } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
 import { NotFoundError, UsageError } from '../errors';
 import { renderTable } from '../output';
-import { syncWorktreeEnv } from '../ops/env-sync';
 import { describeOwner, resolveOwner } from '../ops/owner';
+import { releaseAllocations } from '../ops/release';
 import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
 
 export interface ReleaseOptions {
@@ -38,18 +37,15 @@ export async function release(ctx: Context, options: ReleaseOptions): Promise<nu
           'See what is allocated with `ports status --all`.',
         );
       }
-      removed = removeAllocations(registry, selected);
+      removed = await releaseAllocations(ctx, registry, tx, selected);
     } else {
       const wanted = new Set(options.ports);
       const missing = options.ports.filter((p) => !registry.allocations.some((a) => a.port === p));
       if (missing.length) {
         throw new NotFoundError(`Port${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not in the registry; nothing was released.`, 'See what is allocated with `ports status --all`.');
       }
-      removed = removeAllocations(registry, (a) => wanted.has(a.port));
+      removed = await releaseAllocations(ctx, registry, tx, (a) => wanted.has(a.port));
     }
-    tx.changed();
-    const roots = new Set(removed.map((a) => a.worktree_path).filter((p): p is string => !!p && fs.existsSync(p)));
-    for (const root of roots) await syncWorktreeEnv(ctx, registry, root);
     return removed;
   });
   if (ctx.out.json) ctx.out.data(released);

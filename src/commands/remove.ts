@@ -4,15 +4,15 @@
  * If git refuses (modified files, no --force), the same ports are given back to the worktree
  * and git's reason is reported: nothing is lost either way.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
-import { ownsAllocation, removeAllocations } from '../core/allocation';
+import { ownsAllocation } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
 import { ConflictError, NotFoundError, UsageError } from '../errors';
 import { listWorktreesViaSimpleGit, removeWorktreeViaSimpleGit } from '../io/simple-git';
 import { syncWorktreeEnv } from '../ops/env-sync';
 import { applyReconcile } from '../ops/reconcile';
+import { releaseAllocations } from '../ops/release';
 import { snapshotWorktrees } from '../ops/worktrees';
 
 export interface RemoveOptions {
@@ -42,12 +42,7 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
   const released: Allocation[] = store.exists()
     ? await store.update(async (registry, tx) => {
         await applyReconcile(registry, tx, snapshot, ctx);
-        const removed = removeAllocations(registry, (a) => ownsAllocation(owner, a));
-        if (removed.length) {
-          tx.changed();
-          if (fs.existsSync(target.canonicalPath)) await syncWorktreeEnv(ctx, registry, target.canonicalPath);
-        }
-        return removed;
+        return releaseAllocations(ctx, registry, tx, (a) => ownsAllocation(owner, a));
       })
     : [];
   const failure = await removeWorktreeViaSimpleGit(ctx, target.path, options.force);

@@ -65,7 +65,3 @@ export function processLiveness(pid: number, recordedStartTime?: string | null):
     return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'dead';
   }
 }
-
-export function isProcessAlive(pid: number, recordedStartTime?: string | null): boolean {
-  return processLiveness(pid, recordedStartTime) === 'alive';
-}

@@ -6,8 +6,9 @@
 import * as fs from 'node:fs';
 import type { Context } from '../context';
 import { allocateInRegistry, mergeRanges, ownsAllocation, rangeOf, takenPorts, unallocatedPorts, type AllocationOutcome, type Owner } from '../core/allocation';
-import type { Registry } from '../core/registry-schema';
-import type { Allocation } from '../core/registry-schema';
+import type { Allocation, Registry } from '../core/registry-schema';
+import type { ServiceConfig } from '../config/schema';
+import { describeOwner, resolveOwner } from './owner';
 import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
 import { syncWorktreeEnv } from './env-sync';
@@ -84,4 +85,40 @@ async function probeFirstCandidates(registry: Registry, request: EnsureRequest):
     await Promise.all([...firsts].map(async (port) => known.set(port, await checkPortAvailable(port))));
   }
   return async (port) => known.get(port) ?? checkPortAvailable(port);
+}
+
+export interface WorktreeHoldings {
+  owner: Owner;
+  /** The worktree's root. */
+  root: string;
+  /** The registry as read (no lock), null when there is none yet. */
+  registry: Registry | null;
+  held: Allocation[];
+  /** Declared services the worktree holds no port for. */
+  missing: ServiceConfig[];
+}
+
+/** What the current worktree holds and lacks, read without the lock. */
+export async function worktreeHoldings(ctx: Context): Promise<WorktreeHoldings> {
+  const config = await ctx.config();
+  const store = await ctx.store();
+  const owner = await resolveOwner(ctx, undefined, null);
+  const registry = store.readIfExists();
+  const held = registry ? registry.allocations.filter((a) => ownsAllocation(owner, a)) : [];
+  const missing = config.services.filter((s) => !held.some((a) => a.service === s.name));
+  return { owner, root: owner.worktreePath as string, registry, held, missing };
+}
+
+/**
+ * The current worktree's allocations, allocating its declared services first when any is
+ * missing (`ports exec`, `ports compose`, `ports env`). `allocated` tells whether it did, and so
+ * whether the .env was written already.
+ */
+export async function ensureDeclaredServices(ctx: Context, options: { announce?: boolean } = {}): Promise<WorktreeHoldings & { allocated: boolean }> {
+  const holdings = await worktreeHoldings(ctx);
+  if (holdings.missing.length === 0) return { ...holdings, allocated: false };
+  if (options.announce) ctx.out.info(`ports: allocating ${holdings.missing.map((s) => s.name).join(', ')} for ${describeOwner(holdings.owner)}`);
+  const config = await ctx.config();
+  const result = await ensureAllocations(ctx, { owner: holdings.owner, services: config.services.map((s) => ({ name: s.name, description: s.description })) });
+  return { ...holdings, held: result.held, missing: [], allocated: true };
 }

@@ -178,20 +178,34 @@ export async function rebuildRegistry(ctx: Context, file: string, corruptBytes: 
   registry.metadata.total_allocations = registry.allocations.length;
   registry.metadata.rebuilt_at = now.toISOString();
 
+  const backup = await replaceRegistryFile(file, corruptBytes, registry, now);
+  const recovered = worktrees
+    .map((w) => ({ worktree: path.basename(w.path), path: w.path, ports: built.allocations.filter((a) => a.worktree_path === w.path).map((a) => a.port) }))
+    .filter((r) => r.ports.length > 0);
+  return { backup, registry, recovered, byName: salvaged.kept.length, skipped: [...skipped, ...built.skipped, ...salvaged.skipped] };
+}
+
+/**
+ * Writes `registry` in place of an unreadable registry (`corruptBytes`: the file as diagnosed) or
+ * of a lost one (null), under the lock, and only if the file is still as diagnosed — still
+ * corrupt, or still missing. The bad file is kept first as a backup; returns its name.
+ */
+export async function replaceRegistryFile(file: string, corruptBytes: Buffer | null, registry: Registry, now: Date): Promise<string | null> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const lock = await acquireLock(file);
-  let backup: string | null = null;
   try {
     const current = fs.existsSync(file) ? fs.readFileSync(file) : null;
     const untouched = corruptBytes ? current !== null && (current.equals(corruptBytes) || isStillCorrupt(file, current.toString('utf8'))) : current === null;
     if (!untouched) {
-      throw new RegistryError(file, `${file} was ${corruptBytes ? 'repaired' : 'created'} by another process while doctor was rebuilding it; nothing was changed.`, { hint: 'Run `ports doctor` again.' });
+      throw new RegistryError(file, `${file} was ${corruptBytes ? 'repaired' : 'created'} by another process in the meantime; nothing was changed.`, { hint: 'Run the command again.' });
     }
+    let backup: string | null = null;
     if (corruptBytes) {
       backup = backupName(file, now);
       fs.copyFileSync(file, backup, fs.constants.COPYFILE_EXCL);
     }
     writeFileAtomic(file, JSON.stringify(registry, null, 2) + '\n');
+    return backup;
   } finally {
     try {
       lock.release();
@@ -199,8 +213,4 @@ export async function rebuildRegistry(ctx: Context, file: string, corruptBytes: 
       // See RegistryStore.update: a failed release is taken over by the next run.
     }
   }
-  const recovered = worktrees
-    .map((w) => ({ worktree: path.basename(w.path), path: w.path, ports: built.allocations.filter((a) => a.worktree_path === w.path).map((a) => a.port) }))
-    .filter((r) => r.ports.length > 0);
-  return { backup, registry, recovered, byName: salvaged.kept.length, skipped: [...skipped, ...built.skipped, ...salvaged.skipped] };
 }
