@@ -156,6 +156,22 @@ describe('ports CLI (built bin)', () => {
     expect(fs.readFileSync(override, 'utf8')).toBe('services: {}\n');
   });
 
+  it('init --force keeps an unreadable registry as a backup and starts a fresh one', () => {
+    const repo = makeRepo(config);
+    runPorts(['init'], { cwd: repo.root, env: repo.env });
+    const file = path.join(repo.root, 'design/worktrees/ports.json');
+    fs.writeFileSync(file, '{"ranges": ');
+    expect(runPorts(['init'], { cwd: repo.root, env: repo.env }).code).toBe(5);
+    const forced = runPorts(['init', '--force'], { cwd: repo.root, env: repo.env });
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toMatch(/could not be read; kept it as .*ports\.json\.corrupt-/);
+    const backups = fs.readdirSync(path.dirname(file)).filter((n) => n.startsWith('ports.json.corrupt-'));
+    expect(backups).toHaveLength(1);
+    expect(fs.readFileSync(path.join(path.dirname(file), backups[0]!), 'utf8')).toBe('{"ranges": ');
+    expect(readRegistry(repo.root).allocations).toEqual([]);
+    expect(runPorts(['allocate', 'web', '--quiet'], { cwd: repo.root, env: repo.env }).stdout).toBe('21400\n');
+  });
+
   it('exits 3 when the range is exhausted', () => {
     const repo = makeRepo({ ranges: { tiny: { start: 21700, end: 21701 } } });
     runPorts(['allocate', 'tiny', '--worktree', 'a'], { cwd: repo.root, env: repo.env });
