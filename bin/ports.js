@@ -88,6 +88,9 @@ if (require.main === module) {
     process.once('exit', () => saveCodeCache(loaded));
   }
   loaded.exports.main();
+  // Once nothing is left to do (no pending writes either: they keep the loop alive), leave
+  // through process.exit, which skips tearing the heap down piece by piece (~1 ms per run).
+  process.once('beforeExit', () => process.exit());
 } else {
   module.exports = { loadBundle, saveCodeCache, cacheFile };
 }

@@ -10,18 +10,18 @@
  *   parts, even for a folder named `myrepo-x`: dropping a repeated prefix would make `x` and
  *   `myrepo-x` collide); a linked worktree whose name equals the repository's is
  *   `<repo>-<hash>` (of its path when given, else of its name), never the main worktree's name;
- * - with `worktreePath`, `-` and the first 6 hex digits of the SHA-1 of that path are
+ * - with `worktreePath`, `-` and the first 6 hex digits of the SHA-256 of that path are
  *   appended: callers pass it when two worktrees would otherwise get the same name (same folder
  *   name in two places, or names that differ only in case or punctuation: `Feature.X`, `feature-x`);
  * - at most 63 characters: a longer name is cut and ends with a hash of the full name.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256';
 
 const MAX_LENGTH = 63;
 export const COMPOSE_PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 function shortHash(text: string, length = 6): string {
-  return createHash('sha1').update(text).digest('hex').slice(0, length);
+  return sha256Hex(text).slice(0, length);
 }
 
 function normalizePart(raw: string): string {

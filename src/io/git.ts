@@ -4,10 +4,10 @@
  * GIT_DIR, GIT_INDEX_FILE and friends: inside a hook git exports them, and they would redirect a
  * call aimed at another folder.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NotFoundError, PortsError, ExitCode } from '../errors';
+import { childProcess } from './child-process';
 
 const REPO_LOCAL_GIT_VARS = [
   'GIT_DIR',
@@ -48,7 +48,7 @@ export interface RepoInfo {
 }
 
 export function runGit(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv) {
-  const result = spawnSync('git', args, { cwd, env: cleanGitEnv(env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const result = childProcess().spawnSync('git', args, { cwd, env: cleanGitEnv(env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (result.error) {
     const code = (result.error as NodeJS.ErrnoException).code;
     throw new PortsError(code === 'ENOENT' ? 'git was not found on PATH.' : `Could not run git: ${result.error.message}`, {

@@ -4,9 +4,9 @@
  * A listener whose owner we may not inspect (another user's process when we are not root) is
  * still reported, with pid null: the port is busy even if we cannot say by whom.
  */
-import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { childProcess } from './child-process';
 import { processStartTime } from './process-info';
 
 export interface Listener {
@@ -85,7 +85,7 @@ async function readOptional(file: string): Promise<string> {
 /** stdout of a tool, or '' when it is missing or fails (lsof exits 1 when nothing listens). */
 function run(command: string, args: string[]): Promise<string> {
   return new Promise((resolve) => {
-    execFile(command, args, { encoding: 'utf8', timeout: 10000, maxBuffer: 16 * 1024 * 1024, windowsHide: true }, (_error, stdout) =>
+    childProcess().execFile(command, args, { encoding: 'utf8', timeout: 10000, maxBuffer: 16 * 1024 * 1024, windowsHide: true }, (_error, stdout) =>
       resolve(typeof stdout === 'string' ? stdout : ''),
     );
   });
@@ -298,12 +298,12 @@ function describeWithPs(pid: number): { command: string | null; cwd: string | nu
   let command: string | null = null;
   let cwd: string | null = null;
   try {
-    command = execFileSync('ps', ['-o', 'command=', '-p', String(pid)], quiet).trim() || null;
+    command = childProcess().execFileSync('ps', ['-o', 'command=', '-p', String(pid)], quiet).trim() || null;
   } catch {
     // no such process
   }
   try {
-    const out = execFileSync('lsof', ['-a', '-p', String(pid), '-d', 'cwd', '-Fn'], quiet);
+    const out = childProcess().execFileSync('lsof', ['-a', '-p', String(pid), '-d', 'cwd', '-Fn'], quiet);
     cwd = out.split('\n').find((line) => line.startsWith('n'))?.slice(1) ?? null;
   } catch {
     // lsof missing or not permitted

@@ -3,18 +3,14 @@
  * temp file), holding who owns it. A lock whose owner is gone is taken over at once; a live
  * owner is never robbed, however slow. See removeInstance for why a takeover never yields two holders.
  */
-import type * as Crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sha256Hex } from '../core/sha256';
 import { LockTimeoutError } from '../errors';
+import { atomicTempName } from './atomic-write';
 import { describeHolder, judge, ownerRecord, parseRecord, type OwnerRecord, type Verdict } from './lock-owner';
 import { processLiveness } from './process-info';
-
-// Loaded on first use: read-only commands (status, which) never take a lock and save ~2 ms.
-let cryptoModule: typeof Crypto | undefined;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const crypto = (): typeof Crypto => (cryptoModule ??= require('node:crypto') as typeof Crypto);
 
 export interface LockOptions {
   timeoutMs?: number;
@@ -41,6 +37,8 @@ export interface LockInspection {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_STALE_MS = 30_000;
 const MAX_BACKOFF_MS = 25;
+/** How long a waiter trusts that an unchanged lock file still has a live owner. */
+const REJUDGE_MS = 100;
 /** Breakers of breakers exist only if breakers get killed mid-takeover; a few levels are plenty. */
 const MAX_BREAK_DEPTH = 4;
 /** Without hard links a lock is written after it is created; give its writer this long. */
@@ -53,6 +51,8 @@ interface FileInstance {
   record: OwnerRecord | null;
   key: string;
   mtimeMs: number;
+  /** Inode and mtime in ns: what a stat compares to tell that the file is still this instance. */
+  identity: string;
 }
 
 type Removal = 'removed' | 'gone' | 'busy';
@@ -74,23 +74,40 @@ export async function acquireLock(targetFile: string, options: LockOptions = {})
   const started = Date.now();
   const nextDelay = backoff();
   let lastHolder: string | undefined;
+  // A poll costs one stat while the lock is held. A lock file is read and its owner's liveness
+  // checked only when the same file is still there at the next poll (holds last milliseconds, so
+  // with many waiters most files are gone by then), and a file whose owner was found alive is
+  // trusted for REJUDGE_MS. Before, every poll created a temp file, tried to link it and read
+  // the lock: 40 waiters spent more CPU polling than the work they waited for.
+  let previous: string | null = null;
+  let live: { identity: string; judgedAt: number } | undefined;
   for (;;) {
-    const own = ownerRecord();
-    if (createExclusive(lockFile, JSON.stringify(own))) return holdLock(lockFile, own.token, staleMs);
-    const current = readInstance(lockFile);
-    let retryNow = current === null;
-    if (current) {
-      const verdict = judgeInstance(current, staleMs);
-      if (verdict.stale) {
-        retryNow = removeInstance(lockFile, current, staleMs) !== 'busy';
-      } else {
-        const holder = describeHolder(current);
-        if (holder !== lastHolder) options.onWait?.(holder);
-        lastHolder = holder;
+    const identity = statIdentity(lockFile);
+    let retryNow = false;
+    if (identity === null) {
+      const own = ownerRecord();
+      if (createExclusive(lockFile, JSON.stringify(own))) return holdLock(lockFile, own.token, staleMs);
+    } else if (identity === previous && !(live?.identity === identity && Date.now() - live.judgedAt < REJUDGE_MS)) {
+      const current = readInstance(lockFile);
+      retryNow = current === null;
+      if (current) {
+        const verdict = judgeInstance(current, staleMs);
+        if (verdict.stale) {
+          retryNow = removeInstance(lockFile, current, staleMs) !== 'busy';
+        } else {
+          live = { identity: current.identity, judgedAt: Date.now() };
+          const holder = describeHolder(current);
+          if (holder !== lastHolder) options.onWait?.(holder);
+          lastHolder = holder;
+        }
       }
     }
+    previous = identity;
     const waited = Date.now() - started;
-    if (waited >= timeoutMs) throw new LockTimeoutError(lockFile, lastHolder ?? 'a process taking over a stale lock', waited);
+    if (waited >= timeoutMs) {
+      const current = readInstance(lockFile);
+      throw new LockTimeoutError(lockFile, current ? describeHolder(current) : (lastHolder ?? 'a process taking over a stale lock'), waited);
+    }
     if (!retryNow) await sleep(Math.min(nextDelay(), timeoutMs - waited));
   }
 }
@@ -233,7 +250,7 @@ let linkUnsupported = false;
 function createExclusive(file: string, content: string): boolean {
   if (linkUnsupported) return createWithExclusiveOpen(file, content);
   for (let attempt = 0; ; attempt++) {
-    const temp = `${file}.${process.pid}.${crypto().randomBytes(6).toString('hex')}.tmp`;
+    const temp = atomicTempName(file);
     try {
       fs.writeFileSync(temp, content, { flag: 'wx' });
     } catch (error) {
@@ -278,11 +295,17 @@ function readInstance(file: string): FileInstance | null {
   try {
     const stat = fs.fstatSync(fd, { bigint: true });
     const content = fs.readFileSync(fd, 'utf8');
-    const key = crypto().createHash('sha256').update(`${stat.ino}:${content}`).digest('hex').slice(0, 16);
-    return { content, record: parseRecord(content), key, mtimeMs: Number(stat.mtimeMs) };
+    const key = sha256Hex(`${stat.ino}:${content}`).slice(0, 16);
+    return { content, record: parseRecord(content), key, mtimeMs: Number(stat.mtimeMs), identity: `${stat.ino}:${stat.mtimeNs}` };
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** `ino:mtime` of the file now at `file`, or null when there is none. */
+function statIdentity(file: string): string | null {
+  const stat = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+  return stat ? `${stat.ino}:${stat.mtimeNs}` : null;
 }
 
 /** Randomized so racers spread out: starts at 1–3 ms, grows to at most 25 ms. */

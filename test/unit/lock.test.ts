@@ -170,6 +170,28 @@ describe('stale locks', () => {
     expect(await timeTakeover()).toBeLessThan(300);
   });
 
+  test('a waiter that found the holder alive takes over soon after the holder is killed', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await new Promise((resolve) => child.once('spawn', resolve));
+    fs.writeFileSync(lockFile, lockRecord({ pid: child.pid, start_time: processStartTime(child.pid!) }));
+    const waits: string[] = [];
+    let acquiredAt = 0;
+    const waiting = acquireLock(registry, { onWait: (holder) => waits.push(holder) }).then((lock) => {
+      acquiredAt = Date.now();
+      return lock;
+    });
+    // Long enough for many polls that only stat the unchanged lock file.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(acquiredAt).toBe(0);
+    expect(waits).toEqual([expect.stringContaining(`pid ${child.pid}`)]);
+    child.kill('SIGKILL');
+    await exited(child);
+    const killedAt = Date.now();
+    (await waiting).release();
+    // Re-judged within 100 ms of trusting the old verdict, plus one back-off of at most 25 ms.
+    expect(acquiredAt - killedAt).toBeLessThan(300);
+  });
+
   test('takes over the lock of a zombie process', async () => {
     const zombie = await zombieProcess();
     fs.writeFileSync(lockFile, lockRecord({ pid: zombie.pid, start_time: zombie.startTime }));
