@@ -71,7 +71,9 @@ const TRAINING = [['allocate', '--quiet'], ['status', '--json'], ['status', '--a
 
 /** Runs the training commands in a throwaway repository in this process, then writes dist/ports.cjs.cache. */
 async function writeCodeCache() {
-  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-build-'));
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-build-'));
+  const repo = path.join(base, 'repo');
+  fs.mkdirSync(repo);
   try {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_') && !k.startsWith('PORTS')));
     const git = (...args) => execFileSync('git', ['-c', 'user.name=build', '-c', 'user.email=build@example.invalid', ...args], { cwd: repo, env, stdio: 'ignore' });
@@ -83,9 +85,14 @@ async function writeCodeCache() {
     const loaded = loadBundle();
     const sink = { write: () => true, isTTY: false };
     for (const argv of TRAINING) await loaded.exports.run(argv, { stdout: sink, stderr: sink, env, cwd: repo });
+    // What the post-checkout hook does in a new worktree (no hook is installed here, so git runs none).
+    const worktree = path.join(base, 'worktree');
+    git('worktree', 'add', '-q', '--detach', worktree, 'HEAD');
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, env, encoding: 'utf8' }).trim();
+    await loaded.exports.run(['hook', 'post-checkout', '0'.repeat(40), head, '1'], { stdout: sink, stderr: sink, env, cwd: worktree });
     saveCodeCache(loaded);
   } finally {
-    fs.rmSync(repo, { recursive: true, force: true });
+    fs.rmSync(base, { recursive: true, force: true });
   }
 }
 

@@ -10,7 +10,7 @@ import { createOutput } from './output';
 import { ensureAllocations } from './ops/ensure';
 import { releaseAllocations } from './ops/release';
 import { resolveOwner } from './ops/owner';
-import { snapshotForReconcile } from './ops/reconcile';
+import { snapshotForName } from './ops/reconcile';
 
 export interface ApiOptions {
   /** Directory inside the repository (default: process.cwd()). */
@@ -38,7 +38,7 @@ export function apiContext(options: ApiOptions = {}): Context {
  */
 export async function allocatePort(service: string, worktree?: string, description?: string, options: ApiOptions & { port?: number } = {}): Promise<number> {
   const ctx = apiContext(options);
-  const snapshot = worktree !== undefined ? await snapshotForReconcile(ctx) : 'when-needed';
+  const snapshot = await snapshotForName(ctx, worktree);
   const owner = await resolveOwner(ctx, worktree, snapshot === 'when-needed' ? null : snapshot);
   const result = await ensureAllocations(ctx, { owner, services: [{ name: service, description }], port: options.port, snapshot });
   return (result.outcomes[0] as { allocation: Allocation }).allocation.port;

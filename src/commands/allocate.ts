@@ -8,7 +8,7 @@ import { UsageError } from '../errors';
 import { renderTable } from '../output';
 import { ensureAllocations } from '../ops/ensure';
 import { resolveOwner, describeOwner } from '../ops/owner';
-import { snapshotForReconcile } from '../ops/reconcile';
+import { snapshotForName } from '../ops/reconcile';
 
 export interface AllocateOptions {
   services: string[];
@@ -35,8 +35,7 @@ export async function allocate(ctx: Context, options: AllocateOptions): Promise<
   if (options.port !== undefined && services.length !== 1) {
     throw new UsageError('--port needs exactly one service.', 'Example: `ports allocate api --port 3005`.');
   }
-  // Only a name given with --worktree needs the worktree list up front (to link it to a worktree).
-  const snapshot = options.worktree !== undefined ? await snapshotForReconcile(ctx) : 'when-needed';
+  const snapshot = await snapshotForName(ctx, options.worktree);
   const owner = await resolveOwner(ctx, options.worktree, snapshot === 'when-needed' ? null : snapshot);
   const result = await ensureAllocations(ctx, { owner, services, port: options.port, snapshot });
   const allocations = result.outcomes.map((o) => o.allocation);

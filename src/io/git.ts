@@ -216,3 +216,34 @@ export function worktreePathById(commonDir: string, id: string): string | null {
     return null;
   }
 }
+
+/**
+ * Folder names of the repository's worktrees as its files say (the main worktree's, and each
+ * `worktrees/<id>/gitdir`), resolved through symlinks the way `git worktree list` shows them;
+ * null when the admin folder cannot be read. For a quick "no worktree has this name" that
+ * spares a `git worktree list`; git stays the authority when a name matches.
+ */
+export function worktreeFolderNames(repo: Pick<RepoInfo, 'commonDir' | 'mainRoot'>): Set<string> | null {
+  const names = new Set<string>();
+  const add = (dir: string) => {
+    names.add(path.basename(dir));
+    try {
+      names.add(path.basename(fs.realpathSync(dir)));
+    } catch {
+      // the folder is gone: git lists it as prunable
+    }
+  };
+  if (repo.mainRoot) add(repo.mainRoot);
+  let ids: string[];
+  try {
+    ids = fs.readdirSync(path.join(repo.commonDir, 'worktrees'));
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? names : null;
+  }
+  for (const id of ids) {
+    const dir = worktreePathById(repo.commonDir, id);
+    if (dir === null) return null;
+    add(dir);
+  }
+  return names;
+}

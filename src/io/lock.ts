@@ -5,7 +5,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256Hex } from '../core/sha256';
 import { LockTimeoutError } from '../errors';
 import { atomicTempName } from './atomic-write';
@@ -49,7 +48,7 @@ const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 interface FileInstance {
   content: string;
   record: OwnerRecord | null;
-  key: string;
+  readonly key: string;
   mtimeMs: number;
   /** Inode and mtime in ns: what a stat compares to tell that the file is still this instance. */
   identity: string;
@@ -165,8 +164,9 @@ export function cleanupTempFiles(targetFile: string): string[] {
   } catch {
     return [];
   }
-  // Read after listing: a breaker listed above whose instance is not the lock now is for a lock gone for good.
-  const currentKey = readInstance(lockFileFor(targetFile))?.key;
+  // Read after listing (and only when there is a breaker): a breaker listed above whose instance
+  // is not the lock now is for a lock gone for good.
+  let currentKey: string | null | undefined;
   const removed: string[] = [];
   for (const name of names) {
     const file = path.join(dir, name);
@@ -174,7 +174,7 @@ export function cleanupTempFiles(targetFile: string): string[] {
     const breaker = breakerName.exec(name);
     let obsolete = false;
     if (temp) obsolete = processLiveness(Number(temp[1])) === 'dead';
-    else if (breaker && breaker[1] !== currentKey) {
+    else if (breaker && breaker[1] !== (currentKey === undefined ? (currentKey = readInstance(lockFileFor(targetFile))?.key ?? null) : currentKey)) {
       const instance = readInstance(file);
       obsolete = instance !== null && judgeInstance(instance, 0).stale;
     }
@@ -295,8 +295,17 @@ function readInstance(file: string): FileInstance | null {
   try {
     const stat = fs.fstatSync(fd, { bigint: true });
     const content = fs.readFileSync(fd, 'utf8');
-    const key = sha256Hex(`${stat.ino}:${content}`).slice(0, 16);
-    return { content, record: parseRecord(content), key, mtimeMs: Number(stat.mtimeMs), identity: `${stat.ino}:${stat.mtimeNs}` };
+    let key: string | undefined;
+    return {
+      content,
+      record: parseRecord(content),
+      // Hashed on first use: only a takeover and the clean-up of breakers need it.
+      get key() {
+        return (key ??= sha256Hex(`${stat.ino}:${content}`).slice(0, 16));
+      },
+      mtimeMs: Number(stat.mtimeMs),
+      identity: `${stat.ino}:${stat.mtimeNs}`,
+    };
   } finally {
     fs.closeSync(fd);
   }
@@ -306,6 +315,11 @@ function readInstance(file: string): FileInstance | null {
 function statIdentity(file: string): string | null {
   const stat = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
   return stat ? `${stat.ino}:${stat.mtimeNs}` : null;
+}
+
+/** A plain timer: node:timers/promises would be one more module to load on every locking run. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Randomized so racers spread out: starts at 1–3 ms, grows to at most 25 ms. */

@@ -8,6 +8,7 @@ import type { Context } from '../context';
 import { planReconcile, type ReconcilePlan } from '../core/reconcile';
 import { removeAllocations } from '../core/allocation';
 import type { Registry } from '../core/registry-schema';
+import { worktreeFolderNames } from '../io/git';
 import type { Transaction } from '../io/registry-store';
 import { syncWorktreeEnv } from './env-sync';
 import { snapshotWorktrees, type WorktreeSnapshot } from './worktrees';
@@ -27,6 +28,22 @@ export async function snapshotForReconcile(ctx: Context): Promise<WorktreeSnapsh
  * lock, and only when worktreesMayHaveVanished says so — the usual run spawns no git at all.
  */
 export type SnapshotSource = WorktreeSnapshot | null | 'when-needed';
+
+/**
+ * What an allocation for `--worktree NAME` starts from. A name needs the worktree list up front
+ * only to link it to a worktree of that folder name, so the list is taken only when the
+ * repository's files show such a folder (scripts naming `review-GH-42` spawn no git).
+ */
+export async function snapshotForName(ctx: Context, name: string | undefined): Promise<SnapshotSource> {
+  if (name === undefined) return 'when-needed';
+  let names: Set<string> | null = null;
+  try {
+    names = worktreeFolderNames(await ctx.repo());
+  } catch {
+    // no repository: snapshotForReconcile says so in --verbose
+  }
+  return names && !names.has(name) ? 'when-needed' : snapshotForReconcile(ctx);
+}
 
 /**
  * False when every worktree the registry links to still has its `.git`: then nothing can be

@@ -122,7 +122,7 @@ describe('findListeners on real sockets', () => {
     const server = await track(startSilentTcpServer('127.0.0.1'));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-unprivileged-'));
     try {
-      for (const name of ['listeners', 'process-info']) {
+      for (const name of ['listeners', 'process-info', 'child-process']) {
         const source = fs.readFileSync(path.join(__dirname, '../../src/io', `${name}.ts`), 'utf8');
         const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
         fs.writeFileSync(path.join(dir, `${name}.js`), js.outputText);

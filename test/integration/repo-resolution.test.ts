@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveRepo, resolveRepoFromFiles, resolveRepoWithGit } from '../../src/io/git';
-import { git, makeRepo, removeTempDirs } from '../helpers/cli';
+import { listWorktrees, resolveRepo, resolveRepoFromFiles, resolveRepoWithGit, worktreeFolderNames } from '../../src/io/git';
+import { git, makeRepo, readRegistry, removeTempDirs, runPorts } from '../helpers/cli';
 
 afterAll(removeTempDirs);
 
@@ -38,5 +38,55 @@ describe('reading the repository from .git files', () => {
     expect(resolveRepoFromFiles(path.join(repo.root, '.git', 'hooks'), repo.env)).toBeNull();
     expect(resolveRepoFromFiles(repo.root, { ...repo.env, GIT_CEILING_DIRECTORIES: repo.base })).toBeNull();
     expect(resolveRepoWithGit(bare, repo.env)).toMatchObject({ bare: true, worktreeRoot: null });
+  });
+});
+
+describe('worktree folder names from the files (to spare `git worktree list` for a plain --worktree name)', () => {
+  it('holds every name git lists, through symlinks, in a normal and a bare layout, and no other name', () => {
+    const repo = makeRepo();
+    const env = repo.env;
+    repo.addWorktree('feature-a');
+    const real = repo.addWorktree('real-name');
+    // A worktree added through a symlinked path: git records the path it was given.
+    fs.mkdirSync(path.join(repo.base, 'links'));
+    fs.symlinkSync(path.join(repo.base, 'real-target'), path.join(repo.base, 'links', 'alias'));
+    fs.mkdirSync(path.join(repo.base, 'real-target'));
+    git(['worktree', 'add', '-q', '--detach', path.join(repo.base, 'links', 'alias', 'via-link'), 'HEAD'], repo.root, env);
+    // A worktree whose folder was deleted (prunable): still named, git is asked then.
+    const gone = repo.addWorktree('deleted-one');
+    fs.rmSync(gone, { recursive: true, force: true });
+    const bare = path.join(repo.base, 'bare.git');
+    git(['clone', '-q', '--bare', repo.root, bare], repo.base, env);
+    git(['worktree', 'add', '-q', path.join(repo.base, 'from-bare')], bare, env);
+
+    for (const cwd of [repo.root, real, bare]) {
+      const names = worktreeFolderNames(resolveRepo(cwd, env));
+      expect(names).not.toBeNull();
+      for (const w of listWorktrees(cwd, env).filter((w) => !w.bare && !w.prunable)) {
+        const name = path.basename(fs.realpathSync(w.path));
+        expect({ cwd, name, has: names!.has(name) }).toEqual({ cwd, name, has: true });
+      }
+      expect(names!.has('review-GH-42')).toBe(false);
+    }
+    expect(worktreeFolderNames(resolveRepo(repo.root, env))!.has('deleted-one')).toBe(true);
+  });
+
+  it('allocate --worktree links a worktree of that folder name, and runs no git for any other name', () => {
+    const repo = makeRepo({ ranges: { svc: { start: 21950, end: 21999, description: 'test' } } });
+    const linked = repo.addWorktree('linked-wt');
+    // A git that fails loudly when run: the plain name must not need it.
+    const fakeBin = path.join(repo.base, 'fake-bin');
+    fs.mkdirSync(fakeBin);
+    fs.writeFileSync(path.join(fakeBin, 'git'), '#!/bin/sh\necho "git was run: $*" >&2\nexit 97\n', { mode: 0o755 });
+    const noGit = { ...repo.env, PATH: `${fakeBin}:${repo.env.PATH ?? ''}` };
+    const byName = runPorts(['allocate', 'svc', '--worktree', 'review-GH-42', '--json', '--verbose'], { cwd: repo.root, env: noGit });
+    expect(byName.stderr).not.toContain('git was run');
+    expect(byName.code).toBe(0);
+    expect(JSON.parse(byName.stdout)[0].worktree_path).toBeUndefined();
+
+    const linkedRun = runPorts(['allocate', 'svc', '--worktree', 'linked-wt', '--json'], { cwd: repo.root, env: repo.env });
+    expect(linkedRun.code).toBe(0);
+    expect(JSON.parse(linkedRun.stdout)[0]).toMatchObject({ worktree: 'linked-wt', worktree_path: fs.realpathSync(linked) });
+    expect(readRegistry(repo.root).allocations.map((a) => a.worktree).sort()).toEqual(['linked-wt', 'review-GH-42']);
   });
 });
