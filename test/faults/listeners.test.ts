@@ -3,7 +3,7 @@
  * `checkPortAvailable`, for `ports allocate --port N` (exit 4) and for `ports next` (skipped).
  * Listeners live in another process, as a foreign service would; their ports come from the OS.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -109,4 +109,53 @@ test('a listener on 127.0.0.1, 0.0.0.0, ::1, :: (IPv6-only) or an interface addr
   summary(`listeners: ${detected.length} of ${targets.length - skipped.length} detected busy by checkPortAvailable, allocate --port (exit 4) and next (skipped): ${detected.join(', ')}${skipped.length ? `; SKIPPED ${skipped.join(', ')}` : ''}`);
   expect(problems).toEqual([]);
   expect(detected.length).toBeGreaterThanOrEqual(4);
+});
+
+/**
+ * Where `::` is IPv6-only by default (net.ipv6.bindv6only=1), a free dual-stack bind must still
+ * mean free on IPv4 too. Checked in a network namespace of its own, so the setting does not
+ * touch the rest of the machine; needs root and unshare (Linux).
+ */
+test('with net.ipv6.bindv6only=1, listeners on 127.0.0.1, 0.0.0.0, ::1 and :: are still found busy', () => {
+  const probe = path.resolve(__dirname, '../../dist/io/port-probe.js');
+  const script = `
+    const net = require('net');
+    const { checkPortAvailable } = require(${JSON.stringify(probe)});
+    const listen = (host, ipv6Only) => new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', (e) => resolve({ host, error: e.code }));
+      s.listen({ host, port: 0, ipv6Only }, () => resolve({ host, ipv6Only, port: s.address().port, server: s }));
+    });
+    (async () => {
+      const results = [];
+      for (const [host, ipv6Only] of [['127.0.0.1', false], ['0.0.0.0', false], ['::1', false], ['::', true]]) {
+        const l = await listen(host, ipv6Only);
+        if (l.error) { results.push({ host, error: l.error }); continue; }
+        results.push({ host, ipv6Only, free: await checkPortAvailable(l.port) });
+        l.server.close();
+      }
+      const idle = await listen('127.0.0.1', false);
+      idle.server.close();
+      await new Promise((r) => setTimeout(r, 50));
+      results.push({ host: 'none', free: await checkPortAvailable(idle.port) });
+      process.stdout.write(JSON.stringify({ bindv6only: require('fs').readFileSync('/proc/sys/net/ipv6/bindv6only', 'utf8').trim(), results }));
+    })();
+  `;
+  const shell = `ip link set lo up && echo 1 > /proc/sys/net/ipv6/bindv6only && exec "${process.execPath}" -e "$0"`;
+  const run = spawnSync('unshare', ['--net', 'sh', '-c', shell, script], { env: cleanEnv(), encoding: 'utf8' });
+  if (process.platform !== 'linux' || run.error || (run.status !== 0 && /Operation not permitted|not found|unshare failed/i.test(run.stderr))) {
+    console.warn(`skipped: needs Linux, root and unshare for a network namespace (${(run.error?.message ?? run.stderr).trim()})`);
+    return;
+  }
+  expect(run.status).toBe(0);
+  const report = JSON.parse(run.stdout) as { bindv6only: string; results: { host: string; free?: boolean; error?: string }[] };
+  expect(report.bindv6only).toBe('1');
+  expect(report.results).toEqual([
+    { host: '127.0.0.1', ipv6Only: false, free: false },
+    { host: '0.0.0.0', ipv6Only: false, free: false },
+    { host: '::1', ipv6Only: false, free: false },
+    { host: '::', ipv6Only: true, free: false },
+    { host: 'none', free: true },
+  ]);
+  summary(`listeners with bindv6only=1 (own network namespace): 4 of 4 busy, the idle port free`);
 });
