@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { LockTimeoutError } from '../../src/errors';
 import { writeFileAtomic } from '../../src/io/atomic-write';
-import { acquireLock, cleanupTempFiles, inspectLock, removeStaleLock, withLock } from '../../src/io/lock';
+import { acquireLock, cleanupTempFiles, inspectLock, instanceKey, removeStaleLock, withLock } from '../../src/io/lock';
+import { parseRecord } from '../../src/io/lock-owner';
 import { bootId, processStartTime } from '../../src/io/process-info';
 
 let dir: string;
@@ -255,8 +256,10 @@ describe('stale locks', () => {
   test('recovers when the process that was breaking the stale lock was killed holding the breaker', async () => {
     const dead = await deadProcess();
     fs.writeFileSync(lockFile, lockRecord({ pid: dead.pid, start_time: dead.startTime }));
-    // The breaker's name is derived from the lock instance it breaks (inode and content).
-    const key = crypto.createHash('sha256').update(`${fs.statSync(lockFile, { bigint: true }).ino}:${fs.readFileSync(lockFile, 'utf8')}`).digest('hex').slice(0, 16);
+    // The breaker's name is derived from the lock instance it breaks (its token here).
+    const content = fs.readFileSync(lockFile, 'utf8');
+    const key = instanceKey(fs.statSync(lockFile, { bigint: true }).ino, content, parseRecord(content));
+    expect(key).toBe(JSON.parse(content).token);
     const breaker = `${lockFile}.break-${key}`;
     fs.writeFileSync(breaker, lockRecord({ pid: dead.pid, start_time: dead.startTime }));
     expect(await timeTakeover()).toBeLessThan(300);
