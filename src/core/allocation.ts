@@ -38,6 +38,12 @@ export function unallocatedPorts(range: PortRange, taken: ReadonlySet<number>): 
   return ports;
 }
 
+/** The lowest port of `range` not in `taken`, from `from` on; undefined when there is none. */
+export function firstUnallocated(range: PortRange, taken: ReadonlySet<number>, from = range.start): number | undefined {
+  for (let port = Math.max(from, range.start); port <= range.end; port++) if (!taken.has(port)) return port;
+  return undefined;
+}
+
 /** Compresses sorted ports into `8082-8085, 8090` text. */
 export function describePortSet(ports: readonly number[]): string {
   const parts: string[] = [];
@@ -62,7 +68,8 @@ export async function pickPort(
   const range = rangeOf(registry, service);
   const taken = takenPorts(registry);
   const skippedBusy: number[] = [];
-  for (const port of unallocatedPorts(range, taken)) {
+  // One candidate at a time: a wide range of a large registry need not be listed to find the first.
+  for (let port = firstUnallocated(range, taken); port !== undefined; port = firstUnallocated(range, taken, port + 1)) {
     if (await isFree(port)) return { port, skippedBusy };
     skippedBusy.push(port);
   }

@@ -88,7 +88,8 @@ function countParsedKeys(value: unknown): number {
   let count = 0;
   if (Array.isArray(value)) for (const item of value) count += countParsedKeys(item);
   else
-    for (const key of Object.keys(value)) {
+    // for…in, not Object.keys: no array per object (JSON.parse makes no inherited keys).
+    for (const key in value) {
       if (key === '__proto__') return Infinity; // make the counts differ: the scanner names it
       count += 1 + countParsedKeys((value as Record<string, unknown>)[key]);
     }

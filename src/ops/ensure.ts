@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import type { Context } from '../context';
-import { allocateInRegistry, mergeRanges, ownsAllocation, rangeOf, takenPorts, unallocatedPorts, type AllocationOutcome, type Owner } from '../core/allocation';
+import { allocateInRegistry, firstUnallocated, mergeRanges, ownsAllocation, rangeOf, takenPorts, type AllocationOutcome, type Owner } from '../core/allocation';
 import type { Allocation, Registry } from '../core/registry-schema';
 import type { ServiceConfig } from '../config/schema';
 import { describeOwner, resolveOwner } from './owner';
@@ -79,7 +79,7 @@ async function probeFirstCandidates(registry: Registry, request: EnsureRequest):
     for (const service of request.services) {
       if (registry.allocations.some((a) => a.service === service.name && ownsAllocation(request.owner, a))) continue;
       if (!Object.prototype.hasOwnProperty.call(registry.ranges, service.name)) continue; // allocate reports it
-      const first = unallocatedPorts(rangeOf(registry, service.name), taken)[0];
+      const first = firstUnallocated(rangeOf(registry, service.name), taken);
       if (first !== undefined) firsts.add(first);
     }
     await Promise.all([...firsts].map(async (port) => known.set(port, await checkPortAvailable(port))));

@@ -1,4 +1,4 @@
-import { allocateInRegistry, describePortSet, mergeRanges, pickPort, type Owner } from '../../src/core/allocation';
+import { allocateInRegistry, describePortSet, firstUnallocated, mergeRanges, pickPort, unallocatedPorts, type Owner } from '../../src/core/allocation';
 import { emptyRegistry, type Registry } from '../../src/core/registry-schema';
 import { ConflictError, RangeExhaustedError, UnknownServiceError, UsageError } from '../../src/errors';
 
@@ -106,6 +106,21 @@ describe('helpers', () => {
     [[1], '1'],
     [[1, 2, 3, 5, 7, 8], '1-3, 5, 7-8'],
   ])('describePortSet(%j) = %s', (ports, text) => expect(describePortSet(ports)).toBe(text));
+
+  it('firstUnallocated gives the lowest port not taken, from a starting point, or undefined', () => {
+    const range = { start: 100, end: 104, description: 'r' };
+    expect(firstUnallocated(range, new Set())).toBe(100);
+    expect(firstUnallocated(range, new Set([100, 101, 103]))).toBe(102);
+    expect(firstUnallocated(range, new Set([100, 101, 103]), 103)).toBe(104);
+    expect(firstUnallocated(range, new Set([104]), 104)).toBeUndefined();
+    expect(firstUnallocated(range, new Set([100, 101, 102, 103, 104]))).toBeUndefined();
+    expect(firstUnallocated(range, new Set(), 50)).toBe(100);
+    // The same answer as the first of the full list, over many random sets.
+    for (let trial = 0; trial < 200; trial++) {
+      const taken = new Set(Array.from({ length: 4 }, () => 100 + Math.floor(Math.random() * 5)));
+      expect(firstUnallocated(range, taken)).toBe(unallocatedPorts(range, taken)[0]);
+    }
+  });
 
   it('merges config ranges: adds new ones, changes existing ones only when asked', () => {
     const reg = registry();
