@@ -87,6 +87,14 @@ async function worktreeAdd(ctx) {
   const variants = await interleave(
     [
       floorVariant(repo),
+      {
+        name: 'ports --version',
+        run: () => {
+          const r = expectExit('ports --version', ports(ctx, ['--version'], { cwd: repo }));
+          if (!/\d+\.\d+\.\d+/.test(r.stdout)) throw new BrokenRun(describeRun('ports --version printed no version', r));
+          return r.ms;
+        },
+      },
       add('git worktree add, PORTS=0', { PORTS: '0' }, (dir, r) => {
         if (fs.existsSync(path.join(dir, '.env'))) throw new BrokenRun(describeRun('PORTS=0 still wrote .env', r));
       }),
@@ -100,7 +108,14 @@ async function worktreeAdd(ctx) {
   );
   removeCreated();
   const added = variants['git worktree add, hook'].median - variants['git worktree add, PORTS=0'].median;
-  return { variants, value: added / variants['node -e 0'].median, note: `hook adds ${added.toFixed(1)} ms`, of: [['git worktree add, hook', 'git worktree add, PORTS=0'], 'node -e 0'] };
+  const node = variants['node -e 0'].median;
+  const loading = variants['ports --version'].median - node;
+  return {
+    variants,
+    value: added / node,
+    note: `hook adds ${added.toFixed(1)} ms: Node's start ${node.toFixed(1)}, loading ports ${loading.toFixed(1)}, the hook's work ${(added - node - loading).toFixed(1)}`,
+    of: [['git worktree add, hook', 'git worktree add, PORTS=0'], 'node -e 0'],
+  };
 }
 
 function allocateVariant(ctx, repo, name, file, pristine, expectPort) {
@@ -128,7 +143,35 @@ async function allocateLarge(ctx) {
     ],
     { reps: ctx.reps(15, 3) },
   );
-  return { variants, value: variants['allocate, 10,000 allocations'].median / variants['allocate, 10 allocations'].median, of: ['allocate, 10,000 allocations', 'allocate, 10 allocations'] };
+  const oneSmall = variants['allocate, 10 allocations'].median;
+  const validation = validationMs(ctx, path.join(ctx.tmp, 'alloc-10000.json'), large);
+  return {
+    variants,
+    value: variants['allocate, 10,000 allocations'].median / oneSmall,
+    note: `zod validation of the 10,000 records alone: ${validation.toFixed(1)} ms in a fresh process; 1.3× leaves ${(0.3 * oneSmall).toFixed(1)} ms for all the larger file adds`,
+    of: ['allocate, 10,000 allocations', 'allocate, 10 allocations'],
+  };
+}
+
+/** Median time of the registry schema's validation of `text`, in fresh processes (cold, as in the CLI; the built library, which finds zod in node_modules). */
+function validationMs(ctx, file, text) {
+  fs.writeFileSync(file, text);
+  const script = `
+    const { validateRegistry } = require(${JSON.stringify(path.resolve(__dirname, '..', '..', 'dist', 'core', 'registry-schema.js'))});
+    const data = JSON.parse(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8'));
+    const start = process.hrtime.bigint();
+    const result = validateRegistry(data);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    process.stdout.write(JSON.stringify({ ok: result.ok, ms }));
+  `;
+  const times = [];
+  for (let i = 0; i < ctx.reps(5, 1); i++) {
+    const r = timeSpawn(NODE, ['-e', script], { cwd: ctx.tmp, env: f.cleanEnv() });
+    const out = r.status === 0 ? JSON.parse(r.stdout) : null;
+    if (!out || !out.ok) throw new BrokenRun(describeRun('validating the 10,000-allocation registry', r));
+    times.push(out.ms);
+  }
+  return times.sort((a, b) => a - b)[times.length >> 1];
 }
 
 async function parallelAllocate(ctx) {
@@ -164,10 +207,11 @@ async function parallelAllocate(ctx) {
   });
   const variants = await interleave([batch(1), batch(40), floor(1), floor(40)], { reps: ctx.reps(5, 1) });
   const machine = variants['40 parallel `node -e 0`'].median / variants['one `node -e 0`'].median;
+  const floorRatio = variants['40 parallel `node -e 0`'].median / variants['one allocation'].median;
   return {
     variants,
     value: variants['40 parallel allocations'].median / variants['one allocation'].median,
-    note: `40 bare node start-ups take ${machine.toFixed(1)}× one here`,
+    note: `40 bare node start-ups take ${machine.toFixed(1)}× one here, ${floorRatio.toFixed(1)}× one allocation`,
     of: ['40 parallel allocations', 'one allocation'],
   };
 }
