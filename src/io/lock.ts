@@ -317,17 +317,22 @@ function readInstance(file: string): FileInstance | null {
         return (key ??= instanceKey(stat.ino, content, record));
       },
       mtimeMs: Number(stat.mtimeMs),
-      identity: `${stat.ino}:${stat.mtimeNs}`,
+      identity: identityOf(stat),
     };
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** `ino:mtime` of the file now at `file`, or null when there is none. */
+/** `ino:mtime`: what tells one instance of a lock file from the next. */
+function identityOf(stat: fs.BigIntStats): string {
+  return `${stat.ino}:${stat.mtimeNs}`;
+}
+
+/** The identity of the file now at `file`, or null when there is none. */
 function statIdentity(file: string): string | null {
   const stat = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
-  return stat ? `${stat.ino}:${stat.mtimeNs}` : null;
+  return stat ? identityOf(stat) : null;
 }
 
 /** A plain timer: node:timers/promises would be one more module to load on every locking run. */

@@ -53,18 +53,27 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
   return env;
 }
 
-/** Runs git; returns status and output without throwing. */
-export function gitRun(args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}): Run {
-  const r = spawnSync('git', args, { cwd, env: testEnv(extraEnv), encoding: 'utf8' });
+/** Runs `command` to the end in the test environment; returns status and output without throwing. */
+function runSync(command: string, args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined>): Run {
+  const r = spawnSync(command, args, { cwd, env: testEnv(extraEnv), encoding: 'utf8' });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** stdout of a run that had to succeed; throws with its stderr otherwise. */
+function stdoutOf(label: string, args: readonly string[], cwd: string, r: Run): string {
+  if (r.status !== 0) throw new Error(`${label} ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Runs git; returns status and output without throwing. */
+export function gitRun(args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}): Run {
+  return runSync('git', args, cwd, extraEnv);
+}
+
 /** Runs git and returns stdout; throws with git's stderr when it fails. */
 export function git(args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}): string {
-  const r = gitRun(args, cwd, extraEnv);
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stderr}`);
-  return r.stdout;
+  return stdoutOf('git', args, cwd, gitRun(args, cwd, extraEnv));
 }
 
 /** Spawns without waiting: for things that must start at the same moment (parallel `git worktree add`). */
@@ -99,16 +108,12 @@ export function portsBin(): string {
 
 /** Runs `ports ARGS` (the built CLI) in `cwd`. */
 export function ports(args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}, bin = portsBin()): Run {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd, env: testEnv(extraEnv), encoding: 'utf8' });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runSync(process.execPath, [bin, ...args], cwd, extraEnv);
 }
 
 /** Runs `ports ARGS` and returns stdout; throws with stderr unless it exits 0. */
 export function portsOk(args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}): string {
-  const r = ports(args, cwd, extraEnv);
-  if (r.status !== 0) throw new Error(`ports ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${r.stderr}`);
-  return r.stdout;
+  return stdoutOf('ports', args, cwd, ports(args, cwd, extraEnv));
 }
 
 export interface ServiceSpec {
