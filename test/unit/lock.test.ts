@@ -61,9 +61,13 @@ async function deadProcess(): Promise<{ pid: number; startTime: string }> {
   return { pid: child.pid!, startTime };
 }
 
-/** `sleep 0` becomes a zombie: its parent shell is replaced by a `sleep 30` that never reaps it. */
+/**
+ * A short `sleep` becomes a zombie: its parent shell is replaced by a `sleep 30` that never reaps
+ * it. It must outlive the shell's exec: a `sleep 0` could exit first and be reaped by the shell
+ * (seen once in CI), leaving no process at all.
+ */
 async function zombieProcess(): Promise<{ pid: number; startTime: string }> {
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
   children.push(parent);
   const pid = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk) => resolve(String(chunk)))));
   const startTime = processStartTime(pid)!;
