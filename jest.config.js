@@ -5,6 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }] },
   testTimeout: 60000,
+  setupFiles: ['<rootDir>/test/helpers/state-dir.js'],
   // Integration tests spawn git, servers and dozens of processes: two cores are enough for two files at once.
   maxWorkers: 2,
 };

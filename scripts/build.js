@@ -76,6 +76,7 @@ async function writeCodeCache() {
   fs.mkdirSync(repo);
   try {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_') && !k.startsWith('PORTS')));
+    env.PORTS_STATE_DIR = path.join(base, 'state'); // the training run's machine index stays in the temp folder
     const git = (...args) => execFileSync('git', ['-c', 'user.name=build', '-c', 'user.email=build@example.invalid', ...args], { cwd: repo, env, stdio: 'ignore' });
     git('init', '-q');
     fs.writeFileSync(path.join(repo, '.portsrc.json'), JSON.stringify({ services: { web: true, api: { description: 'api' } } }));

@@ -14,6 +14,7 @@ const bin = path.join(__dirname, '..', 'bin', 'ports.js');
 const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ports-demo-')));
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_') && !k.startsWith('PORTS')));
 env.HOME = base; // no user git config or hooks leak into the demo
+env.PORTS_STATE_DIR = path.join(base, 'state'); // the demo's machine index stays in the temp folder too
 const repo = path.join(base, 'shop');
 
 function run(cmd, args, cwd, show = true) {

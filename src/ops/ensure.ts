@@ -11,7 +11,8 @@ import type { ServiceConfig } from '../config/schema';
 import { describeOwner, resolveOwner } from './owner';
 import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
-import { syncWorktreeEnv } from './env-sync';
+import { repoName, syncWorktreeEnv } from './env-sync';
+import { registerRegistry } from '../io/machine-index';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
 import { applyReconcile, type SnapshotSource } from './reconcile';
 
@@ -59,11 +60,22 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
     },
     { create: true },
   );
+  await indexRegistry(ctx, store.file);
   if (created) {
     await keepOutOfGit(ctx, store.file);
     await keepEnvFileOutOfGit(ctx, config.envFile);
   }
   return result;
+}
+
+/** Records the registry in the per-user machine index, so other repositories see its ports. */
+async function indexRegistry(ctx: Context, file: string): Promise<void> {
+  try {
+    const repo = await ctx.repo();
+    registerRegistry(ctx.env, { registry: file, repo: repo.mainRoot ?? repo.commonDir, name: repoName(repo) });
+  } catch (error) {
+    ctx.out.warn(`could not record ${file} in the machine index: ${(error as Error).message}`);
+  }
 }
 
 /**
