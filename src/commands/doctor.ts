@@ -19,7 +19,7 @@ import { cleanupTempFiles, inspectLock, removeStaleLock } from '../io/lock';
 import { checkPortAvailable } from '../io/port-probe';
 import { processLiveness } from '../io/process-info';
 import { currentUser, type RegistryStore } from '../io/registry-store';
-import { syncWorktreeEnv } from '../ops/env-sync';
+import { syncWorktreeEnv, trackedEnvFile } from '../ops/env-sync';
 import { ensureAllocations } from '../ops/ensure';
 import { locateHook } from '../ops/hooks-location';
 import { keepOutOfGit } from '../ops/ignore';
@@ -106,6 +106,11 @@ async function readHook(ctx: Context): Promise<HookFact | null> {
   return { file: location.file, installed, executable, toolMissing: candidates.length > 0 && !candidates.some((c) => fs.existsSync(c)) };
 }
 
+async function trackedEnvOfWorktree(ctx: Context): Promise<string | null> {
+  const root = (await ctx.repo()).worktreeRoot;
+  return root ? trackedEnvFile(ctx, root, (await ctx.config()).envFile) : null;
+}
+
 async function trackedPath(ctx: Context, file: string): Promise<string | null> {
   try {
     const repo = await ctx.repo();
@@ -169,6 +174,7 @@ async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
     hook: await readHook(ctx),
     servicesDeclared: config.services.length,
     trackedAs: await trackedPath(ctx, store.file),
+    envTrackedAs: await trackedEnvOfWorktree(ctx),
     conflicts,
     listeners: state.kind === 'ok' ? await findListeners() : [],
     docker,

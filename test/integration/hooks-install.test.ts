@@ -214,7 +214,7 @@ describe('the hook finds the tool from every worktree', () => {
     git(['add', 'githooks/post-checkout'], repo.main);
     git(['commit', '-q', '-m', 'hook'], repo.main);
     const clone = path.join(repo.root, 'clone');
-    git(['clone', '-q', repo.main, clone]);
+    git(['clone', '-q', repo.main, clone], repo.root);
     git(['config', 'core.hooksPath', 'githooks'], clone);
     const file = path.join(clone, 'githooks', 'post-checkout');
     const before = fs.statSync(file);
