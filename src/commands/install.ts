@@ -54,14 +54,16 @@ function writeHookFile(file: string, content: string, mode: number): void {
 
 const isExecutable = (mode: number) => (mode & 0o100) !== 0;
 
-export async function installHook(ctx: Context): Promise<InstallResult> {
+/** `enable`: make a disabled hook executable (doctor --fix, which the user asked to repair it). */
+export async function installHook(ctx: Context, options: { enable?: boolean } = {}): Promise<InstallResult> {
   const location = await locateHook(ctx, HOOK);
   const template = fs.readFileSync(path.join(packageRoot(), 'hooks', HOOK), 'utf8');
   const block = renderHookBlock(template);
   const existing = fs.existsSync(location.file) ? fs.readFileSync(location.file, 'utf8') : null;
   // An existing hook keeps its mode: one the user disabled (not executable) stays disabled.
   // Husky runs its hooks with sh whatever their mode.
-  const mode = existing === null ? 0o755 : fs.statSync(location.file).mode & 0o777;
+  const kept = existing === null ? 0o755 : fs.statSync(location.file).mode & 0o777;
+  const mode = options.enable ? kept | ((kept & 0o444) >> 2) : kept;
   const disabled = location.kind !== 'husky' && existing !== null && !isExecutable(mode);
   // A symlinked hook (often to a script the project tracks) is chained too: editing it would write
   // through the link into that script, and uninstall could not give the link back.
@@ -76,7 +78,10 @@ export async function installHook(ctx: Context): Promise<InstallResult> {
     return { location, action: 'chained', disabled };
   }
   const next = insertHookBlock(existing, block, location.kind === 'husky' ? '#!/usr/bin/env sh' : '#!/bin/sh');
-  if (next === existing) return { location, action: 'unchanged', disabled };
+  if (next === existing) {
+    if (mode !== kept) fs.chmodSync(location.file, mode);
+    return { location, action: mode !== kept ? 'updated' : 'unchanged', disabled };
+  }
   writeHookFile(location.file, next, mode);
   return { location, action: existing === null ? 'installed' : hasHookBlock(existing) ? 'updated' : 'chained', disabled };
 }

@@ -212,9 +212,9 @@ function gitFindings(facts: DiagnosisFacts): Finding[] {
         finding(
           'hooks_broken',
           'The git hook cannot run ports',
-          `${hook.file}: ${!hook.executable ? 'the file is not executable, so git skips it' : 'the ports tool it points to is gone (moved, or node_modules removed)'}.`,
-          'ports doctor --fix (or `ports install`, which rewrites the block)',
-          { counts: matters, fixable: true },
+          `${hook.file}: ${!hook.executable ? 'the file is not executable, so git skips it' : 'it finds no worktree-ports (neither in the main worktree\'s node_modules nor on PATH)'}.`,
+          !hook.executable ? 'ports doctor --fix (or `chmod +x` the file)' : 'npm install --save-dev worktree-ports (or `npm ci`) in the main worktree, or npm install -g worktree-ports',
+          { counts: matters, fixable: !hook.executable },
         ),
       );
     }
