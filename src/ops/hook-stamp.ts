@@ -1,10 +1,11 @@
 /**
  * The stamp that lets the post-checkout hook skip Node on a branch switch: a small file in the
  * worktree's git dir saying that its ports were ensured under a given config. The hook computes
- * the config's fingerprint in shell (`cksum` of the config files, plus PORTS_REGISTRY), passes
- * it to `ports hook`, and finds it here next time; a release clears the stamp. Layout (read by
- * hooks/post-checkout, line by line): a header, the registry file, the env file (empty when
- * ports writes none), then the fingerprint.
+ * a fingerprint in shell with builtins only (which config files exist, PORTS_REGISTRY), passes
+ * it to `ports hook`, and finds it here next time; a config file newer than the stamp, a
+ * missing registry or env file, or a release (which deletes the stamp) runs the tool again.
+ * Layout (read by hooks/post-checkout, line by line): a header, the registry file, the env file
+ * (empty when ports writes none), then the fingerprint.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
