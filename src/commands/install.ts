@@ -77,7 +77,9 @@ export async function installHook(ctx: Context, options: { enable?: boolean } = 
     writeHookFile(location.file, chainWrapper(block, HOOK), mode);
     return { location, action: 'chained', disabled };
   }
-  const next = insertHookBlock(existing, block, location.kind === 'husky' ? '#!/usr/bin/env sh' : '#!/bin/sh');
+  // A wrapper we wrote around a chained hook is rewritten whole, so an older one gets the current tail too.
+  const isOurWrapper = existing !== null && hasHookBlock(existing) && existing.includes(CHAINED_SUFFIX) && fs.existsSync(location.file + CHAINED_SUFFIX);
+  const next = isOurWrapper ? chainWrapper(block, HOOK) : insertHookBlock(existing, block, location.kind === 'husky' ? '#!/usr/bin/env sh' : '#!/bin/sh');
   if (next === existing) {
     if (mode !== kept) fs.chmodSync(location.file, mode);
     return { location, action: mode !== kept ? 'updated' : 'unchanged', disabled };

@@ -94,6 +94,22 @@ describe('modes: ports never enables what the user disabled', () => {
   });
 });
 
+describe('upgrading an older install', () => {
+  test('a wrapper written by an older ports (exec of the chained hook, paths in the block) is rewritten whole', () => {
+    const repo = makeRepo({ base: 25500 });
+    fs.mkdirSync(path.dirname(hookFile(repo)), { recursive: true });
+    fs.writeFileSync(hookFile(repo) + '.ports-chained', '#!/usr/bin/env node\n', { mode: 0o644 });
+    const old = `#!/bin/sh\n# >>> ports >>>\nfor ports_candidate in '/old/machine/bin/ports.js'; do :; done\n# <<< ports <<<\n\n# ports: the post-checkout hook that was here before \`ports install\`\nexec "$(dirname "$0")/post-checkout.ports-chained" "$@"\n`;
+    fs.writeFileSync(hookFile(repo), old, { mode: 0o755 });
+    expect((JSON.parse(portsOk(['install', '--json'], repo.main)) as { action: string }).action).toBe('updated');
+    const text = fs.readFileSync(hookFile(repo), 'utf8');
+    expect(text).not.toContain('/old/machine');
+    expect(text).toContain('it is not executable');
+    expect(gitRun(['worktree', 'add', '-b', 'feature', repo.wt('feature')], repo.main).status).toBe(0);
+    expectAgreement(repo, repo.wt('feature'));
+  });
+});
+
 describe('a folder ports may not write', () => {
   const NOBODY = 65534;
   const asNobody = process.getuid?.() === 0 && fs.existsSync('/usr/bin/setpriv');
