@@ -3,7 +3,8 @@
 // `npm run bench`: the numbers of issue 7, measured side by side in one run (variants
 // interleaved, medians and min–max), printed as a table and written as JSON for tracking.
 //
-//   node scripts/bench.js [--quick] [--only status,sync-500] [--out FILE]
+//   node scripts/bench.js [--quick] [--only status,sync-500] [--out FILE] [--node PATH]
+//   --node PATH              run every command (and the `node -e 0` floor) under that Node
 //   BENCH_QUICK=1            few repetitions (what CI runs)
 //   BENCH_HEALTH_TIMEOUT=MS  the --timeout of the health row (default 500)
 //   BENCH_KEEP=1             keep the temp fixtures
@@ -13,16 +14,20 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const f = require('./bench/fixtures');
-const { BrokenRun } = require('./bench/measure');
-const { ROWS, Missing } = require('./bench/rows');
+const { execFileSync } = require('node:child_process');
 
-const root = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
 const option = (name) => {
   const i = argv.indexOf(name);
   return i === -1 ? undefined : argv[i + 1];
 };
+// The Node to measure: every row spawns it (rows.js reads BENCH_NODE when it loads).
+process.env.BENCH_NODE = path.resolve(option('--node') ?? process.env.BENCH_NODE ?? process.execPath);
+const f = require('./bench/fixtures');
+const { BrokenRun } = require('./bench/measure');
+const { ROWS, Missing } = require('./bench/rows');
+
+const root = path.resolve(__dirname, '..');
 const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const only = option('--only')?.split(',');
 const outFile = path.resolve(option('--out') ?? path.join(root, 'bench-results.json'));
@@ -72,7 +77,7 @@ function renderSummary(rows) {
       const s = row.variants[name];
       return `${fmt(s.median, u)} (${fmt(s.min, u)}–${fmt(s.max, u)})`;
     };
-    const medians = row.of ? `${cell(row.of[0])} ÷ ${cell(row.of[1])}` : Object.keys(row.variants).map(cell)[0];
+    const medians = row.of ? row.of.map(cell).join(' ÷ ') : Object.keys(row.variants).map(cell)[0];
     const result = row.unit === 'ratio' ? `${row.value.toFixed(2)}×` : fmt(row.value, u);
     const goal = row.goal === null ? '—' : `≤ ${row.unit === 'ms' ? fmt(row.goal, 'ms') : `${row.goal}×`} ${row.met ? '✓' : '✗'}`;
     lines.push(`| ${row.n} | ${row.title.replace(/\|/g, '\\|')} | ${medians} | ${result} | ${goal} |`);
@@ -83,6 +88,13 @@ function renderSummary(rows) {
 async function main() {
   const tmp = fs.realpathSync(f.tempDir('run'));
   const pkg = f.snapshotPackage(root, path.join(tmp, 'pkg'));
+  // The hook runs the `node` and finds the `worktree-ports` on PATH, as after a global install.
+  const bin = path.join(tmp, 'bin');
+  fs.mkdirSync(bin);
+  fs.symlinkSync(process.env.BENCH_NODE, path.join(bin, 'node'));
+  fs.symlinkSync(pkg.bin, path.join(bin, 'worktree-ports'));
+  process.env.PATH = `${bin}${path.delimiter}${process.env.PATH}`;
+  const nodeVersion = execFileSync(process.env.BENCH_NODE, ['--version'], { encoding: 'utf8' }).trim();
   const ctx = {
     pkg,
     tmp,
@@ -91,7 +103,7 @@ async function main() {
     reps: (full, short) => (quick ? short : full),
     cleanup: [],
   };
-  process.stderr.write(`ports bench (${quick ? 'quick' : 'full'}): node ${process.version}, ${os.cpus().length} cores, fixtures in ${tmp}\n`);
+  process.stderr.write(`ports bench (${quick ? 'quick' : 'full'}): node ${nodeVersion} (${process.env.BENCH_NODE}), ${os.cpus().length} cores, fixtures in ${tmp}\n`);
   const results = [];
   let broken = false;
   try {
@@ -120,7 +132,7 @@ async function main() {
   const report = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
-    node: process.version,
+    node: nodeVersion,
     platform: `${process.platform} ${os.release()}`,
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// Two outputs: the library (tsc, one .js + .d.ts per module, for `require('ports')`) and the
+// Two outputs: the library (tsc, one .js + .d.ts per module, for `require('worktree-ports')`) and the
 // CLI as one esbuild bundle, because resolving and loading dozens of files costs more start-up
 // time than the command itself. Commands are imported lazily, so a run evaluates only its own.
 //

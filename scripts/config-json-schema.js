@@ -39,7 +39,7 @@ function describe(node, path) {
 
 function configJsonSchema(configSchema) {
   const schema = z.toJSONSchema(configSchema, { io: 'input' });
-  schema.$id = 'https://unpkg.com/ports/schema/portsrc.schema.json';
+  schema.$id = 'https://unpkg.com/worktree-ports/schema/portsrc.schema.json';
   schema.title = 'ports configuration (.portsrc.json)';
   describe(schema, '');
   return JSON.stringify(schema, null, 2) + '\n';

@@ -15,6 +15,10 @@ const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ports-demo-'
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_') && !k.startsWith('PORTS')));
 env.HOME = base; // no user git config or hooks leak into the demo
 env.PORTS_STATE_DIR = path.join(base, 'state'); // the demo's machine index stays in the temp folder too
+// The hook finds the tool in node_modules or on PATH: this checkout stands in for a global install.
+fs.mkdirSync(path.join(base, 'bin'));
+fs.symlinkSync(bin, path.join(base, 'bin', 'worktree-ports'));
+env.PATH = `${path.join(base, 'bin')}${path.delimiter}${env.PATH}`;
 const repo = path.join(base, 'shop');
 
 function run(cmd, args, cwd, show = true) {

@@ -1,7 +1,7 @@
 /**
  * The library API: the functions of the seed's port system plus the pieces the CLI is made of.
  *
- *   import { allocatePort, releasePort, checkPortAvailable, listAllocatedPorts } from 'ports';
+ *   import { allocatePort, releasePort, checkPortAvailable, listAllocatedPorts } from 'worktree-ports';
  */
 export * from './api';
 export * from './errors';

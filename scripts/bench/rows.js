@@ -12,7 +12,8 @@ const { BrokenRun, describeRun, timeSpawn, timeParallel, interleave } = require(
 /** A command the CLI does not have yet: the row prints "n/a (command missing)". */
 class Missing extends Error {}
 
-const NODE = process.execPath;
+// The Node under measurement (`npm run bench -- --node PATH`); probe-100 runs in the bench's own.
+const NODE = process.env.BENCH_NODE || process.execPath;
 
 function ports(ctx, args, options = {}) {
   return timeSpawn(NODE, [ctx.pkg.bin, ...args], { cwd: options.cwd, env: f.cleanEnv(options.env) });
@@ -115,6 +116,34 @@ async function worktreeAdd(ctx) {
     value: added / node,
     note: `hook adds ${added.toFixed(1)} ms: Node's start ${node.toFixed(1)}, loading ports ${loading.toFixed(1)}, the hook's work ${(added - node - loading).toFixed(1)}`,
     of: [['git worktree add, hook', 'git worktree add, PORTS=0'], 'node -e 0'],
+  };
+}
+
+async function branchSwitch(ctx) {
+  requireCommands(ctx, ['install', 'hook']);
+  const repo = f.makeRepo(path.join(ctx.tmp, 'switch'));
+  expectExit('ports install', ports(ctx, ['install'], { cwd: repo }));
+  const dir = path.join(ctx.tmp, 'switch-wt');
+  f.git(repo, ['worktree', 'add', '-q', '-b', 'one', dir]);
+  f.git(dir, ['branch', 'two']);
+  const envText = () => fs.readFileSync(path.join(dir, '.env'), 'utf8');
+  const ensured = envText();
+  let next = 'two';
+  const toggle = (label, env) => ({
+    name: label,
+    run: () => {
+      const r = expectExit(`git switch (${label})`, timeSpawn('git', ['switch', '-q', next], { cwd: dir, env: f.cleanEnv(env) }));
+      next = next === 'two' ? 'one' : 'two';
+      if (envText() !== ensured) throw new BrokenRun(describeRun('a branch switch changed the worktree’s .env', r));
+      return r.ms;
+    },
+  });
+  const variants = await interleave([toggle('git switch, PORTS=0', { PORTS: '0' }), toggle('git switch, hook', {})], { reps: ctx.reps(21, 3) });
+  return {
+    variants,
+    value: variants['git switch, hook'].median - variants['git switch, PORTS=0'].median,
+    unit: 'ms',
+    of: [['git switch, hook', 'git switch, PORTS=0']],
   };
 }
 
@@ -322,6 +351,7 @@ async function probeInProcess(ctx) {
 const ROWS = [
   { id: 'status', title: '`ports status --json`, 50 allocations, 4 declared services ÷ `node -e 0`', goal: { max: 1.3 }, run: statusJson },
   { id: 'worktree-add', title: 'added wall time of `git worktree add` with the hook (4 services, .env) ÷ `node -e 0`', goal: { max: 1.3 }, run: worktreeAdd },
+  { id: 'branch-switch', title: 'added wall time of `git switch` with the hook, worktree that holds its ports (ms)', goal: { max: 5 }, run: branchSwitch },
   { id: 'allocate-10k', title: '`ports allocate`, 10,000 allocations ÷ 10 allocations', goal: { max: 1.3 }, run: allocateLarge },
   { id: 'parallel-40', title: '40 parallel allocations ÷ one allocation', goal: { max: 10 }, run: parallelAllocate },
   { id: 'sync-500', title: '`ports sync` reclaiming 500 vanished worktrees ÷ `node -e 0`', goal: { max: 2 }, run: syncVanished },

@@ -19,9 +19,9 @@ import { cleanupTempFiles, inspectLock, removeStaleLock } from '../io/lock';
 import { checkPortAvailable } from '../io/port-probe';
 import { processLiveness } from '../io/process-info';
 import { currentUser, type RegistryStore } from '../io/registry-store';
-import { syncWorktreeEnv } from '../ops/env-sync';
+import { syncWorktreeEnv, trackedEnvFile } from '../ops/env-sync';
 import { ensureAllocations } from '../ops/ensure';
-import { locateHook } from '../ops/hooks-location';
+import { hookFindsTool, locateHook } from '../ops/hooks-location';
 import { keepOutOfGit } from '../ops/ignore';
 import { readWorktreeBlocks, rebuildRegistry } from '../ops/rebuild';
 import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
@@ -102,8 +102,15 @@ async function readHook(ctx: Context): Promise<HookFact | null> {
   const installed = script !== null && hasHookBlock(script);
   // husky sources its hooks from its own stub, so only a plain git hook must be executable.
   const executable = location.kind === 'husky' || (installed && (fs.statSync(location.file).mode & 0o111) !== 0);
+  // A block written by an older version names its tool paths; the current one looks them up.
   const candidates = installed ? hookCandidates(script as string) : [];
-  return { file: location.file, installed, executable, toolMissing: candidates.length > 0 && !candidates.some((c) => fs.existsSync(c)) };
+  const toolMissing = installed && (candidates.length > 0 ? !candidates.some((c) => fs.existsSync(c)) : !hookFindsTool((await ctx.repo()).mainRoot, ctx.env));
+  return { file: location.file, installed, executable, toolMissing };
+}
+
+async function trackedEnvOfWorktree(ctx: Context): Promise<string | null> {
+  const root = (await ctx.repo()).worktreeRoot;
+  return root ? trackedEnvFile(ctx, root, (await ctx.config()).envFile) : null;
 }
 
 async function trackedPath(ctx: Context, file: string): Promise<string | null> {
@@ -169,6 +176,7 @@ async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
     hook: await readHook(ctx),
     servicesDeclared: config.services.length,
     trackedAs: await trackedPath(ctx, store.file),
+    envTrackedAs: await trackedEnvOfWorktree(ctx),
     conflicts,
     listeners: state.kind === 'ok' ? await findListeners() : [],
     docker,
@@ -276,7 +284,7 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
   }
   if (has('hooks_missing') || has('hooks_broken')) {
     const { installHook } = await import('./install');
-    const result = await installHook(ctx);
+    const result = await installHook(ctx, { enable: true }); // --fix: the user asked for a hook git runs
     done.push(`${result.action === 'chained' ? 'added ports to' : result.action === 'updated' ? 'repaired' : 'installed'} the post-checkout hook ${result.location.file}`);
   }
   return done;

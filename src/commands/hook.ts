@@ -7,13 +7,20 @@
  * - Any other branch checkout in a linked worktree that lacks some declared allocation (it was
  *   added with --no-checkout, say): the same ensure, idempotent.
  * - The main worktree and clones: nothing to allocate; only the cheap reconcile.
+ *
+ * Afterwards, when the worktree holds everything it declares, the fingerprint the shell hook
+ * passed (PORTS_HOOK_FINGERPRINT) goes into a stamp in its git dir: the next branch switch
+ * under the same config is decided in shell and starts no Node (ops/hook-stamp.ts).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Context } from '../context';
 import { planReconcile } from '../core/reconcile';
 import { PortsError, UsageError } from '../errors';
 import { readWorktreeEnv } from '../io/env-file';
 import { envVarsFor, projectNameFor } from '../ops/env-sync';
 import { ensureAllocations, worktreeHoldings } from '../ops/ensure';
+import { writeHookStamp } from '../ops/hook-stamp';
 import { resolveOwner } from '../ops/owner';
 import { applyReconcile, snapshotForReconcile, worktreesMayHaveVanished } from '../ops/reconcile';
 
@@ -29,7 +36,7 @@ export async function hook(ctx: Context, options: HookOptions): Promise<number> 
   const strict = ctx.env.PORTS_STRICT === '1';
   try {
     if (options.name !== 'post-checkout') throw new UsageError(`Unknown hook "${options.name}".`, 'ports installs only post-checkout; run `ports install` again.');
-    await postCheckout(ctx, options.args);
+    if (await postCheckout(ctx, options.args)) await stampEnsured(ctx);
     return 0;
   } catch (error) {
     const message = error instanceof PortsError ? `${error.message}${error.hint ? ` ${error.hint}` : ''}` : String((error as Error)?.stack ?? error);
@@ -39,22 +46,23 @@ export async function hook(ctx: Context, options: HookOptions): Promise<number> 
   }
 }
 
-async function postCheckout(ctx: Context, args: string[]): Promise<void> {
+/** Returns true when the worktree now holds all it declares (or has nothing to hold). */
+async function postCheckout(ctx: Context, args: string[]): Promise<boolean> {
   const [oldRef = '', , flag = ''] = args;
-  if (flag !== '1') return; // a file checkout (`git checkout -- FILE`): nothing to do
+  if (flag !== '1') return false; // a file checkout (`git checkout -- FILE`): nothing to do
   const repo = await ctx.repo();
   const config = await ctx.config();
   if (!repo.isLinkedWorktree || !repo.worktreeRoot) {
     await reconcileIfNeeded(ctx);
-    return;
+    return true;
   }
   if (config.services.length === 0) {
     ctx.out.debug('no services declared in the ports config; nothing to allocate');
     await reconcileIfNeeded(ctx);
-    return;
+    return true;
   }
   const isNewWorktree = ZERO_REF.test(oldRef);
-  if (!isNewWorktree && (await alreadyComplete(ctx))) return;
+  if (!isNewWorktree && (await alreadyComplete(ctx))) return true;
   const owner = await resolveOwner(ctx, undefined, null);
   const result = await ensureAllocations(ctx, {
     owner,
@@ -64,6 +72,22 @@ async function postCheckout(ctx: Context, args: string[]): Promise<void> {
   if (made.length) {
     ctx.out.info(`ports: ${owner.worktree}: ${made.map((o) => `${o.allocation.service} ${o.allocation.port}`).join(', ')}${result.envFile ? ` → ${result.envFile}` : ''}`);
   }
+  return result.outcomes.length === config.services.length;
+}
+
+async function stampEnsured(ctx: Context): Promise<void> {
+  const fingerprint = ctx.env.PORTS_HOOK_FINGERPRINT;
+  if (!fingerprint) return;
+  const repo = await ctx.repo();
+  const config = await ctx.config();
+  if (!repo.isLinkedWorktree || !repo.worktreeRoot || config.services.length === 0) {
+    writeHookStamp(repo.gitDir, fingerprint, null, null); // holds nothing: only the config can change that
+    return;
+  }
+  // The hook also checks that the registry and the env file are still there.
+  const registryFile = (await ctx.store()).file;
+  const envFile = path.resolve(repo.worktreeRoot, config.envFile);
+  if (fs.existsSync(registryFile)) writeHookStamp(repo.gitDir, fingerprint, registryFile, fs.existsSync(envFile) ? envFile : null);
 }
 
 /** True when every declared service is allocated and the .env block already says so: no lock needed. */

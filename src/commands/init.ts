@@ -8,6 +8,7 @@ import type { Context } from '../context';
 import { mergeRanges } from '../core/allocation';
 import { emptyRegistry } from '../core/registry-schema';
 import { RegistryCorruptError } from '../errors';
+import { trackedEnvAdvice, trackedEnvFile } from '../ops/env-sync';
 import { keepEnvFileOutOfGit, keepOutOfGit } from '../ops/ignore';
 import { replaceRegistryFile } from '../ops/rebuild';
 
@@ -39,6 +40,8 @@ export async function init(ctx: Context, options: InitOptions): Promise<number> 
   );
   const ignore = await keepOutOfGit(ctx, store.file);
   await keepEnvFileOutOfGit(ctx, config.envFile);
+  const repoRoot = (await ctx.repo()).worktreeRoot;
+  const trackedEnv = repoRoot ? trackedEnvFile(ctx, repoRoot, config.envFile) : null;
   if (ctx.out.json) {
     ctx.out.data({ registry: store.file, created: result.created, ranges_added: result.added, ranges_updated: result.updated, ignored_by: ignore.via, tracked: ignore.tracked, backup });
   } else {
@@ -53,5 +56,6 @@ export async function init(ctx: Context, options: InitOptions): Promise<number> 
   if (ignore.tracked) {
     ctx.out.warn(`${store.file} is tracked by git; each worktree would get its own diverging copy. Run \`git rm --cached ${ignore.relative}\` and commit.`);
   }
+  if (trackedEnv) ctx.out.warn(trackedEnvAdvice(trackedEnv));
   return 0;
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
+import { ExitCode, PortsError } from '../errors';
 import {
   CHAINED_SUFFIX,
   chainWrapper,
@@ -22,62 +23,69 @@ import { keepEnvFileOutOfGit } from '../ops/ignore';
 
 const HOOK = 'post-checkout';
 
-/**
- * Where the hook finds the tool, in order: the main worktree's node_modules copy when the
- * project depends on ports (a new worktree has no node_modules of its own), then the absolute
- * path of the ports that runs this install (a global install or a checkout used on another repo).
- */
-export async function toolCandidates(ctx: Context): Promise<string[]> {
-  const own = packageRoot();
-  const pkg = JSON.parse(fs.readFileSync(path.join(own, 'package.json'), 'utf8')) as { name: string };
-  const candidates: string[] = [];
-  const repo = await ctx.repo();
-  if (repo.mainRoot) {
-    try {
-      const project = JSON.parse(fs.readFileSync(path.join(repo.mainRoot, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
-      const dependsOnUs = ['dependencies', 'devDependencies', 'optionalDependencies'].some((k) => project[k]?.[pkg.name] !== undefined);
-      if (dependsOnUs) candidates.push(path.join(repo.mainRoot, 'node_modules', pkg.name, 'bin', 'ports.js'));
-    } catch {
-      // no package.json in the project: not a Node project, use the absolute path only
-    }
-  }
-  const ownBin = path.join(own, 'bin', 'ports.js');
-  if (!candidates.includes(ownBin)) candidates.push(ownBin);
-  return candidates;
-}
-
 export interface InstallResult {
   location: HookLocation;
   action: 'installed' | 'updated' | 'unchanged' | 'chained' | 'removed' | 'restored' | 'absent';
-  candidates?: string[];
+  /** The hook file exists but is not executable: git does not run it, and ports left it so. */
+  disabled?: boolean;
 }
 
-/** Writes the hook executable; an existing hook keeps its permissions (plus x wherever it is readable). */
-function writeExecutable(file: string, content: string, previousMode = 0o755): void {
-  const mode = previousMode | ((previousMode & 0o444) >> 2);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeFileAtomic(file, content, { mode });
-  fs.chmodSync(file, mode);
+/** A folder or file ports may not write (read-only hooks folder, `.git/info`): exit 1 with what to do. */
+function unwritable(error: unknown, file: string): never {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    throw new PortsError(`Cannot write ${file}: ${code === 'EROFS' ? 'the file system is read-only' : 'permission denied'}.`, {
+      exitCode: ExitCode.usage,
+      hint: `Make ${path.dirname(file)} writable for you (or run this as its owner), then run the command again.`,
+      cause: error,
+    });
+  }
+  throw error;
 }
 
-export async function installHook(ctx: Context): Promise<InstallResult> {
+function writeHookFile(file: string, content: string, mode: number): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeFileAtomic(file, content, { mode });
+  } catch (error) {
+    unwritable(error, file);
+  }
+}
+
+const isExecutable = (mode: number) => (mode & 0o100) !== 0;
+
+/** `enable`: make a disabled hook executable (doctor --fix, which the user asked to repair it). */
+export async function installHook(ctx: Context, options: { enable?: boolean } = {}): Promise<InstallResult> {
   const location = await locateHook(ctx, HOOK);
-  const candidates = await toolCandidates(ctx);
   const template = fs.readFileSync(path.join(packageRoot(), 'hooks', HOOK), 'utf8');
-  const block = renderHookBlock(template, candidates, process.execPath);
+  const block = renderHookBlock(template);
   const existing = fs.existsSync(location.file) ? fs.readFileSync(location.file, 'utf8') : null;
+  // An existing hook keeps its mode: one the user disabled (not executable) stays disabled.
+  // Husky runs its hooks with sh whatever their mode.
+  const kept = existing === null ? 0o755 : fs.statSync(location.file).mode & 0o777;
+  const mode = options.enable ? kept | ((kept & 0o444) >> 2) : kept;
+  const disabled = location.kind !== 'husky' && existing !== null && !isExecutable(mode);
   // A symlinked hook (often to a script the project tracks) is chained too: editing it would write
   // through the link into that script, and uninstall could not give the link back.
   const symlinked = existing !== null && fs.lstatSync(location.file).isSymbolicLink();
   if (existing !== null && !hasHookBlock(existing) && (symlinked || !isShellScript(existing))) {
-    fs.renameSync(location.file, location.file + CHAINED_SUFFIX);
-    writeExecutable(location.file, chainWrapper(block, HOOK));
-    return { location, action: 'chained', candidates };
+    try {
+      fs.renameSync(location.file, location.file + CHAINED_SUFFIX);
+    } catch (error) {
+      unwritable(error, location.file);
+    }
+    writeHookFile(location.file, chainWrapper(block, HOOK), mode);
+    return { location, action: 'chained', disabled };
   }
-  const next = insertHookBlock(existing, block, location.kind === 'husky' ? '#!/usr/bin/env sh' : '#!/bin/sh');
-  if (next === existing) return { location, action: 'unchanged', candidates };
-  writeExecutable(location.file, next, existing === null ? undefined : fs.statSync(location.file).mode & 0o777);
-  return { location, action: existing === null ? 'installed' : hasHookBlock(existing) ? 'updated' : 'chained', candidates };
+  // A wrapper we wrote around a chained hook is rewritten whole, so an older one gets the current tail too.
+  const isOurWrapper = existing !== null && hasHookBlock(existing) && existing.includes(CHAINED_SUFFIX) && fs.existsSync(location.file + CHAINED_SUFFIX);
+  const next = isOurWrapper ? chainWrapper(block, HOOK) : insertHookBlock(existing, block, location.kind === 'husky' ? '#!/usr/bin/env sh' : '#!/bin/sh');
+  if (next === existing) {
+    if (mode !== kept) fs.chmodSync(location.file, mode);
+    return { location, action: mode !== kept ? 'updated' : 'unchanged', disabled };
+  }
+  writeHookFile(location.file, next, mode);
+  return { location, action: existing === null ? 'installed' : hasHookBlock(existing) ? 'updated' : 'chained', disabled };
 }
 
 export async function uninstallHook(ctx: Context): Promise<InstallResult> {
@@ -85,20 +93,24 @@ export async function uninstallHook(ctx: Context): Promise<InstallResult> {
   if (!fs.existsSync(location.file)) return { location, action: 'absent' };
   const existing = fs.readFileSync(location.file, 'utf8');
   const chained = location.file + CHAINED_SUFFIX;
-  if (fs.existsSync(chained) && existing.includes(CHAINED_SUFFIX)) {
-    fs.renameSync(chained, location.file);
-    return { location, action: 'restored' };
+  try {
+    if (fs.existsSync(chained) && existing.includes(CHAINED_SUFFIX)) {
+      fs.renameSync(chained, location.file);
+      return { location, action: 'restored' };
+    }
+    if (!hasHookBlock(existing)) return { location, action: 'absent' };
+    const rest = removeHookBlock(existing);
+    if (isLeftoverOfOurs(rest) || isLeftoverOfOurs(rest, '#!/usr/bin/env sh')) fs.rmSync(location.file);
+    else writeFileAtomic(location.file, rest, { mode: fs.statSync(location.file).mode & 0o777 });
+  } catch (error) {
+    unwritable(error, location.file);
   }
-  if (!hasHookBlock(existing)) return { location, action: 'absent' };
-  const rest = removeHookBlock(existing);
-  if (isLeftoverOfOurs(rest) || isLeftoverOfOurs(rest, '#!/usr/bin/env sh')) fs.rmSync(location.file);
-  else writeFileAtomic(location.file, rest, { mode: fs.statSync(location.file).mode & 0o777 });
   return { location, action: 'removed' };
 }
 
 function report(ctx: Context, result: InstallResult): number {
   if (ctx.out.json) {
-    ctx.out.data({ hook: result.location.file, kind: result.location.kind, action: result.action, candidates: result.candidates ?? [] });
+    ctx.out.data({ hook: result.location.file, kind: result.location.kind, action: result.action, ...(result.disabled ? { disabled: true } : {}) });
     return 0;
   }
   ctx.out.result(result.location.file);
@@ -113,7 +125,9 @@ function report(ctx: Context, result: InstallResult): number {
     absent: `No ports hook to remove in ${where}.`,
   };
   ctx.out.info(said[result.action]);
-  if (result.candidates) ctx.out.debug(`the hook runs the first of: ${result.candidates.join(', ')}`);
+  if (result.disabled) {
+    ctx.out.warn(`${result.location.file} is not executable, so git does not run it; ports left it disabled as it was. Run \`chmod +x ${result.location.file}\` to enable it.`);
+  }
   if (result.location.kind === 'husky' && result.action !== 'unchanged') {
     ctx.out.info('Commit .husky/post-checkout so every clone gets it.');
   }
@@ -122,7 +136,11 @@ function report(ctx: Context, result: InstallResult): number {
 
 export async function install(ctx: Context): Promise<number> {
   const result = await installHook(ctx);
-  await keepEnvFileOutOfGit(ctx, (await ctx.config()).envFile);
+  try {
+    await keepEnvFileOutOfGit(ctx, (await ctx.config()).envFile);
+  } catch (error) {
+    unwritable(error, path.join((await ctx.repo()).commonDir, 'info', 'exclude'));
+  }
   return report(ctx, result);
 }
 

@@ -14,6 +14,7 @@ export const FINDING_KINDS = [
   'registry_missing',
   'registry_lost',
   'registry_tracked',
+  'env_file_tracked',
   'stale_lock',
   'lock_held',
   'temp_files',
@@ -98,6 +99,8 @@ export interface DiagnosisFacts {
   servicesDeclared: number;
   /** The registry is tracked by git (path relative to the main worktree), or null. */
   trackedAs: string | null;
+  /** The current worktree's env file is tracked by git (so ports leaves it alone), or null. */
+  envTrackedAs?: string | null;
   /** From core/conflicts (ports check); empty when the registry cannot be read. */
   conflicts: readonly Conflict[];
   /** Every TCP listener on the machine (or on the ports of the ranges). */
@@ -209,9 +212,9 @@ function gitFindings(facts: DiagnosisFacts): Finding[] {
         finding(
           'hooks_broken',
           'The git hook cannot run ports',
-          `${hook.file}: ${!hook.executable ? 'the file is not executable, so git skips it' : 'the ports tool it points to is gone (moved, or node_modules removed)'}.`,
-          'ports doctor --fix (or `ports install`, which rewrites the block)',
-          { counts: matters, fixable: true },
+          `${hook.file}: ${!hook.executable ? 'the file is not executable, so git skips it' : 'it finds no worktree-ports (neither in the main worktree\'s node_modules nor on PATH)'}.`,
+          !hook.executable ? 'ports doctor --fix (or `chmod +x` the file)' : 'npm install --save-dev worktree-ports (or `npm ci`) in the main worktree, or npm install -g worktree-ports',
+          { counts: matters, fixable: !hook.executable },
         ),
       );
     }
@@ -224,6 +227,17 @@ function gitFindings(facts: DiagnosisFacts): Finding[] {
         `${facts.trackedAs} is committed: every branch and worktree carries its own diverging copy, and merges bring conflict markers into it.`,
         `git rm --cached ${facts.trackedAs} && git commit -m "Stop tracking the ports registry" (the file stays; \`ports init\` keeps it excluded)`,
         { counts: true, fixable: false },
+      ),
+    );
+  }
+  if (facts.envTrackedAs) {
+    found.push(
+      finding(
+        'env_file_tracked',
+        'The env file is tracked by git',
+        `${facts.envTrackedAs} is committed, so ports writes no ports into it (a commit or merge would carry one worktree's ports to the others).`,
+        'set "envFile": ".env.local" in the ports config (Vite, Next and dotenv-flow read it over .env; Compose: `--env-file .env.local`), or run commands through `ports exec`',
+        { counts: false, fixable: false },
       ),
     );
   }

@@ -1,7 +1,8 @@
 /**
  * The block `ports install` puts into a post-checkout hook, and its removal. Pure: the template
- * text (hooks/post-checkout in the package) and paths come in, script text goes out. Paths are
- * single-quoted for sh, so a path with spaces or `$` stays data.
+ * text (hooks/post-checkout in the package) comes in, script text goes out. The block names no
+ * path of the machine that installed it (it finds the tool at run time), so a committed hook
+ * works in every clone and a folder name can never become shell code.
  */
 export const BLOCK_START = '# >>> ports >>>';
 export const BLOCK_END = '# <<< ports <<<';
@@ -10,11 +11,16 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export function renderHookBlock(template: string, candidates: readonly string[], nodePath: string): string {
+/**
+ * Fills `@NAME@` placeholders, each value single-quoted for sh. A replacement function, never a
+ * replacement string: `$'`, `$&` and `$$` in a value stay literal text.
+ */
+export function renderHookBlock(template: string, values: Readonly<Record<string, string>> = {}): string {
   return template
-    .replace('@CANDIDATES@', candidates.map(shellQuote).join(' '))
-    .replace('@CANDIDATES_TEXT@', candidates.join(' or ').replace(/[`"$\\]/g, '_'))
-    .replace('@NODE@', shellQuote(nodePath))
+    .replace(/@([A-Z_]+)@/g, (_match, name: string) => {
+      if (!Object.prototype.hasOwnProperty.call(values, name)) throw new Error(`hook template placeholder @${name}@ has no value`);
+      return shellQuote(values[name]);
+    })
     .trimEnd();
 }
 
@@ -62,7 +68,20 @@ export function isLeftoverOfOurs(script: string, shebang = '#!/bin/sh'): boolean
 
 export const CHAINED_SUFFIX = '.ports-chained';
 
-/** The wrapper that replaces a non-shell hook: our block, then the previous hook with the same arguments. */
+/**
+ * The wrapper that replaces a non-shell hook: our block, then the previous hook with the same
+ * arguments. A previous hook that is not executable (the user disabled it) is skipped with a
+ * message, as git itself would skip it, instead of failing every checkout with "Permission denied".
+ */
 export function chainWrapper(block: string, hookName: string): string {
-  return `#!/bin/sh\n${block}\n\n# ports: the ${hookName} hook that was here before \`ports install\`\nexec "$(dirname "$0")/${hookName}${CHAINED_SUFFIX}" "$@"\n`;
+  const chained = `"$(dirname "$0")/${hookName}${CHAINED_SUFFIX}"`;
+  return [
+    '#!/bin/sh',
+    block,
+    '',
+    `# ports: the ${hookName} hook that was here before \`ports install\``,
+    `if [ -x ${chained} ]; then exec ${chained} "$@"; fi`,
+    `echo "ports: skipped ${hookName}${CHAINED_SUFFIX}: it is not executable (chmod +x it to run it after ports)" >&2`,
+    '',
+  ].join('\n');
 }

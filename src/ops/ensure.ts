@@ -55,7 +55,10 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
       }
       let envFile: string | null = null;
       const root = request.owner.worktreePath;
-      if (root && fs.existsSync(root)) envFile = (await syncWorktreeEnv(ctx, registry, root)).file;
+      if (root && fs.existsSync(root)) {
+        const synced = await syncWorktreeEnv(ctx, registry, root);
+        envFile = synced.tracked ? null : synced.file; // a tracked env file is left alone
+      }
       return { outcomes, held: registry.allocations.filter((a) => ownsAllocation(request.owner, a)), envFile };
     },
     { create: true },

@@ -9,7 +9,7 @@ import { defaultEnvName, type PortsConfig } from '../config/schema';
 import type { Allocation, Registry } from '../core/registry-schema';
 import { composeProjectName } from '../core/project-name';
 import { writeWorktreeEnv } from '../io/env-file';
-import type { RepoInfo } from '../io/git';
+import { runGit, type RepoInfo } from '../io/git';
 
 export function repoName(repo: RepoInfo): string {
   const base = repo.mainRoot ? path.basename(repo.mainRoot) : path.basename(repo.commonDir);
@@ -37,12 +37,37 @@ export async function projectNameFor(ctx: Context, worktreeRoot: string): Promis
   return composeProjectName(repoName(repo), path.basename(worktreeRoot), isMain, worktreeRoot);
 }
 
-/** Rewrites the managed block of the worktree at `worktreeRoot` from `registry`. */
+/**
+ * The env file's path relative to the worktree when git tracks it, else null. Asked only when
+ * the file exists (one git call): a committed `.env` must never get one worktree's ports.
+ */
+export function trackedEnvFile(ctx: Context, worktreeRoot: string, envFile: string): string | null {
+  const file = path.resolve(worktreeRoot, envFile);
+  if (!fs.existsSync(file)) return null;
+  const relative = path.relative(worktreeRoot, file).split(path.sep).join('/');
+  if (relative.startsWith('..')) return null;
+  return runGit(['ls-files', '--error-unmatch', '--', relative], worktreeRoot, ctx.env).status === 0 ? relative : null;
+}
+
+/** What to do about a tracked env file, in one line. */
+export function trackedEnvAdvice(relative: string): string {
+  return `${relative} is tracked by git, so ports leaves it alone (the ports are still allocated; \`ports exec -- CMD\` passes them). To get them in a file, set "envFile": ".env.local" in the ports config: Vite, Next and dotenv-flow read it over .env, and Compose with \`--env-file .env.local\` or COMPOSE_ENV_FILES.`;
+}
+
+const warnedTracked = new WeakSet<Context>();
+
+/** Rewrites the managed block of the worktree at `worktreeRoot` from `registry`; a tracked env file is left alone. */
 export async function syncWorktreeEnv(ctx: Context, registry: Registry, worktreeRoot: string) {
   const config = await ctx.config();
   const mine = registry.allocations.filter((a) => a.worktree_path === worktreeRoot);
   const vars = envVarsFor(mine, config, await projectNameFor(ctx, worktreeRoot));
-  const result = writeWorktreeEnv(worktreeRoot, config.envFile, vars.length ? vars : null);
+  const tracked = trackedEnvFile(ctx, worktreeRoot, config.envFile);
+  if (tracked !== null) {
+    if (vars.length && !warnedTracked.has(ctx)) ctx.out.warn(trackedEnvAdvice(tracked));
+    warnedTracked.add(ctx);
+    return { file: path.resolve(worktreeRoot, config.envFile), changed: false, deleted: false, tracked: true };
+  }
+  const result = { ...writeWorktreeEnv(worktreeRoot, config.envFile, vars.length ? vars : null), tracked: false };
   if (result.changed) {
     ctx.out.debug(`${result.deleted ? 'removed' : 'wrote'} ${result.file}`);
     // A generated Compose override must follow too. One stat here; Compose code loads only if it exists.

@@ -44,3 +44,13 @@ export function packageRoot(): string {
     dir = parent;
   }
 }
+
+/**
+ * Whether the hook block would find the tool, by the same lookup it makes at run time: the main
+ * worktree's node_modules/worktree-ports, then `worktree-ports` or `ports` on PATH.
+ */
+export function hookFindsTool(mainRoot: string | null, env: NodeJS.ProcessEnv): boolean {
+  if (mainRoot && fs.existsSync(path.join(mainRoot, 'node_modules', 'worktree-ports', 'bin', 'ports.js'))) return true;
+  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  return dirs.some((dir) => ['worktree-ports', 'ports'].some((name) => fs.existsSync(path.join(dir, name))));
+}

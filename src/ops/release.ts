@@ -8,12 +8,16 @@ import { removeAllocations } from '../core/allocation';
 import type { Allocation, Registry } from '../core/registry-schema';
 import type { Transaction } from '../io/registry-store';
 import { syncWorktreeEnv } from './env-sync';
+import { clearHookStamp } from './hook-stamp';
 
 export async function releaseAllocations(ctx: Context, registry: Registry, tx: Transaction, predicate: (a: Allocation) => boolean): Promise<Allocation[]> {
   const removed = removeAllocations(registry, predicate);
   if (removed.length === 0) return removed;
   tx.changed();
   const roots = new Set(removed.map((a) => a.worktree_path).filter((p): p is string => !!p && fs.existsSync(p)));
-  for (const root of roots) await syncWorktreeEnv(ctx, registry, root);
+  for (const root of roots) {
+    clearHookStamp(root);
+    await syncWorktreeEnv(ctx, registry, root);
+  }
   return removed;
 }

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
-const ROW_IDS = ['status', 'worktree-add', 'allocate-10k', 'parallel-40', 'sync-500', 'health-100', 'probe-100'];
+const ROW_IDS = ['status', 'worktree-add', 'branch-switch', 'allocate-10k', 'parallel-40', 'sync-500', 'health-100', 'probe-100'];
 
 interface Row {
   n: number;
@@ -48,7 +48,8 @@ describe('npm run bench --quick', () => {
         continue;
       }
       expect(Number.isFinite(row.value)).toBe(true);
-      expect(row.value).toBeGreaterThan(0);
+      // The branch-switch row is a difference of two medians of a few milliseconds: noise can make it ≤ 0.
+      if (row.id !== 'branch-switch') expect(row.value).toBeGreaterThan(0);
       for (const s of Object.values(row.variants ?? {})) {
         expect(s.n).toBeGreaterThan(0);
         expect(s.min).toBeLessThanOrEqual(s.median);

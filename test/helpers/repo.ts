@@ -43,9 +43,25 @@ export function testHome(): string {
   return home;
 }
 
-/** process.env without GIT_*, PORTS*, XDG_CONFIG_HOME; HOME is a temp folder; `extra` on top (undefined deletes). */
+let toolDir: string | undefined;
+
+/**
+ * A folder holding `worktree-ports`, a link to this file's copy of the built CLI: first on every
+ * spawn's PATH, as a global install would be, so the hook (which looks in the main worktree's
+ * node_modules, then on PATH) finds the tool in every temp repository.
+ */
+export function toolOnPath(): string {
+  if (!toolDir) {
+    toolDir = tempDir('ports-path-');
+    fs.symlinkSync(portsBin(), path.join(toolDir, 'worktree-ports'));
+  }
+  return toolDir;
+}
+
+/** process.env without GIT_*, PORTS*, XDG_CONFIG_HOME; HOME is a temp folder; the tool on PATH; `extra` on top (undefined deletes). */
 export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env = cleanEnv({}, testHome());
+  env.PATH = `${toolOnPath()}${path.delimiter}${env.PATH ?? ''}`;
   for (const [name, value] of Object.entries(extra)) {
     if (value === undefined) delete env[name];
     else env[name] = value;

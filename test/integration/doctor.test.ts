@@ -181,17 +181,29 @@ describe('ports doctor', () => {
     expectWorking(repo, [repo.main, feature]);
   });
 
-  test('a hook whose ports tool is gone (moved checkout, removed node_modules): reported, and --fix points it at this ports', () => {
-    const { repo, feature } = workingRepo();
-    const elsewhere = copyPackage('ports-moved-');
-    expect(ports(['install'], repo.main, {}, path.join(elsewhere, 'bin', 'ports.js')).status).toBe(0);
-    fs.rmSync(elsewhere, { recursive: true, force: true });
+  test('a hook that finds no worktree-ports (no node_modules copy, nothing on PATH): reported with what to install', () => {
+    const { repo } = workingRepo();
+    // The machine's PATH, without the test's global-install link.
+    const r = ports(['doctor', '--json'], repo.main, { PATH: process.env.PATH });
+    expect(r.status).toBe(4);
+    const report = JSON.parse(r.stdout) as DoctorReport;
+    expect(kinds(report, true)).toEqual(['hooks_broken']);
+    expect(report.findings[0]!.detail).toMatch(/finds no worktree-ports/);
+    expect(report.findings[0]!.action).toContain('npm install --save-dev worktree-ports');
+    // With the package in the main worktree's node_modules, the hook finds it.
+    fs.cpSync(copyPackage(), path.join(repo.main, 'node_modules', 'worktree-ports'), { recursive: true });
+    const after = JSON.parse(ports(['doctor', '--json'], repo.main, { PATH: process.env.PATH }).stdout) as DoctorReport;
+    expect(kinds(after, true)).toEqual([]);
+  });
+
+  test('a hook that is not executable: reported, and --fix (asked to repair it) makes it executable', () => {
+    const { repo } = workingRepo();
+    const hook = path.join(repo.main, '.git', 'hooks', 'post-checkout');
+    fs.chmodSync(hook, 0o644);
     const diagnosed = doctor(repo);
-    expect(diagnosed.status).toBe(4);
     expect(kinds(diagnosed.report, true)).toEqual(['hooks_broken']);
-    expect(diagnosed.report.findings[0]!.detail).toMatch(/the ports tool it points to is gone/);
     expect(doctor(repo, '--fix').status).toBe(0);
-    expectWorking(repo, [repo.main, feature]);
+    expect(fs.statSync(hook).mode & 0o777).toBe(0o755);
   });
 
   test('duplicate entries, stale metadata, a vanished worktree and a drifted .env are repaired in one --fix, the older claim kept', () => {

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cleanupTemps, copyPackage, expectAgreement, git, gitRun, makeRepo, ports, portsOk, type Repo } from '../helpers/repo';
+import { cleanupTemps, copyPackage, expectAgreement, git, gitRun, makeRepo, ports, portsBin, portsOk, type Repo } from '../helpers/repo';
 
 afterAll(() => cleanupTemps());
 
@@ -167,77 +167,96 @@ describe('without husky: the common hooks folder', () => {
 });
 
 describe('the hook finds the tool from every worktree', () => {
-  test('a project that depends on ports runs the main worktree\'s node_modules copy first, so the hook survives losing the installer', () => {
-    const repo = makeRepo({ base: 24500, packageJson: { name: 'app', private: true, devDependencies: { ports: 'file:../ports' } } });
-    // What `npm install` leaves in the main worktree (a copy: npm's file: link would point into /work/main).
-    fs.cpSync(copyPackage(), path.join(repo.main, 'node_modules', 'ports'), { recursive: true });
+  /** A PATH with git, sh and the POSIX tools the hook uses, but no node and no worktree-ports. */
+  function bareBin(repo: Repo, withNode: boolean): string {
+    const bin = path.join(repo.root, withNode ? 'bin-node' : 'bin-without-node');
+    fs.mkdirSync(bin);
+    for (const tool of ['git', 'sh', 'sed', ...(withNode ? ['node'] : [])]) {
+      const found = tool === 'node' ? process.execPath : execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      fs.symlinkSync(found, path.join(bin, tool));
+    }
+    return bin;
+  }
+
+  test('the hook names no path of the machine: it runs the main worktree\'s node_modules copy, even when the installer is gone', () => {
+    const repo = makeRepo({ base: 24500, packageJson: { name: 'app', private: true, devDependencies: { 'worktree-ports': '^0.1.0' } } });
+    // What `npm install` leaves in the main worktree.
+    fs.cpSync(copyPackage(), path.join(repo.main, 'node_modules', 'worktree-ports'), { recursive: true });
     fs.writeFileSync(path.join(repo.main, '.gitignore'), 'node_modules/\n');
     const installer = copyPackage('ports-installer-');
     const installerBin = path.join(installer, 'bin', 'ports.js');
 
-    const r = ports(['install', '--json'], repo.main, {}, installerBin);
-    expect(r.status).toBe(0);
-    const local = path.join(repo.main, 'node_modules', 'ports', 'bin', 'ports.js');
-    expect((JSON.parse(r.stdout) as { candidates: string[] }).candidates).toEqual([local, installerBin]);
+    expect(ports(['install'], repo.main, {}, installerBin).status).toBe(0);
     const hook = fs.readFileSync(hookFile(repo), 'utf8');
-    expect(hook).toContain(`for ports_candidate in '${local}' '${installerBin}'; do`);
+    for (const machinePath of [repo.root, installer, process.execPath, path.dirname(process.execPath)]) expect(hook).not.toContain(machinePath);
 
     fs.rmSync(installer, { recursive: true, force: true });
-    const added = add(repo, 'uses-node-modules');
+    // Neither node_modules of the new worktree nor anything on PATH but node: the main worktree's copy ran.
+    const added = add(repo, 'uses-node-modules', { PATH: bareBin(repo, true) });
     expect(added.status).toBe(0);
-    expect(added.stderr).not.toContain('gone');
-    // The new worktree has no node_modules of its own: the main worktree's copy ran.
+    expect(added.stderr).not.toContain('warning');
     expect(fs.existsSync(path.join(repo.wt('uses-node-modules'), 'node_modules'))).toBe(false);
     expectAgreement(repo, repo.wt('uses-node-modules'));
   });
 
-  test('a project that does not depend on ports gets only the absolute path of the ports that ran install', () => {
+  test('a project without the package in node_modules uses worktree-ports from PATH (a global install)', () => {
     const repo = makeRepo({ base: 24500, packageJson: { name: 'app', private: true, devDependencies: { other: '1.0.0' } } });
-    const installer = copyPackage('ports-installer-');
-    const installerBin = path.join(installer, 'bin', 'ports.js');
-    const result = JSON.parse(ports(['install', '--json'], repo.main, {}, installerBin).stdout) as { candidates: string[] };
-    expect(result.candidates).toEqual([installerBin]);
-    expect(add(repo, 'uses-installer').status).toBe(0);
-    expectAgreement(repo, repo.wt('uses-installer'));
+    portsOk(['install'], repo.main);
+    // testEnv puts a `worktree-ports` link first on PATH.
+    expect(add(repo, 'uses-path').status).toBe(0);
+    expectAgreement(repo, repo.wt('uses-path'));
   });
 
-  test('without node on PATH the hook uses the node that ran `ports install`', () => {
+  test('ports install in a clone whose committed hook is already right rewrites nothing', () => {
+    const repo = makeRepo({ base: 24500 });
+    git(['config', 'core.hooksPath', 'githooks'], repo.main);
+    portsOk(['install'], repo.main);
+    git(['add', 'githooks/post-checkout'], repo.main);
+    git(['commit', '-q', '-m', 'hook'], repo.main);
+    const clone = path.join(repo.root, 'clone');
+    git(['clone', '-q', repo.main, clone], repo.root);
+    git(['config', 'core.hooksPath', 'githooks'], clone);
+    const file = path.join(clone, 'githooks', 'post-checkout');
+    const before = fs.statSync(file);
+    const text = fs.readFileSync(file, 'utf8');
+    expect((JSON.parse(portsOk(['install', '--json'], clone)) as { action: string }).action).toBe('unchanged');
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+    expect(fs.statSync(file).ino).toBe(before.ino);
+    expect(git(['status', '--porcelain'], clone)).toBe('');
+  });
+
+  test('without node on PATH, git worktree add still succeeds and stderr says node is missing', () => {
     const repo = makeRepo({ base: 24500 });
     portsOk(['install'], repo.main);
-    expect(fs.readFileSync(hookFile(repo), 'utf8')).toContain(`ports_node='${process.execPath}'`);
-    // A PATH with git and sh only (node usually sits next to git in /usr/bin).
-    const bin = path.join(repo.root, 'bin-without-node');
-    fs.mkdirSync(bin);
-    for (const tool of ['git', 'sh']) {
-      fs.symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(bin, tool));
-    }
+    const bin = bareBin(repo, false);
+    fs.symlinkSync(portsBin(), path.join(bin, 'worktree-ports'));
     const r = add(repo, 'no-node-on-path', { PATH: bin });
     expect(r.status).toBe(0);
-    expectAgreement(repo, repo.wt('no-node-on-path'));
+    expect(r.stderr).toMatch(/^ports: warning: node is not on PATH/m);
+    expect(repo.allocationsOf(repo.wt('no-node-on-path'))).toEqual([]);
   });
 
-  test('when no candidate exists any more, git worktree add still succeeds and stderr says the tool is gone', () => {
+  test('when the tool is nowhere, git worktree add still succeeds and one line says what to install', () => {
     const repo = makeRepo({ base: 24500 });
-    const installer = copyPackage('ports-installer-');
-    const installerBin = path.join(installer, 'bin', 'ports.js');
-    expect(ports(['install'], repo.main, {}, installerBin).status).toBe(0);
-    fs.rmSync(installer, { recursive: true, force: true });
+    portsOk(['install'], repo.main);
+    const bin = bareBin(repo, true);
 
-    const added = add(repo, 'tool-gone');
+    const added = add(repo, 'tool-gone', { PATH: bin });
     expect(added.status).toBe(0);
-    expect(added.stderr).toMatch(/^ports: warning: the ports tool is gone/m);
-    expect(added.stderr).toContain(installerBin);
-    expect(added.stderr).toContain('ports install');
+    const lines = added.stderr.split('\n').filter((l) => l.startsWith('ports'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^ports: warning: worktree-ports is not installed/);
+    expect(lines[0]).toContain('npm install --save-dev worktree-ports');
     expect(repo.listed()).toContain(repo.wt('tool-gone'));
     expect(fs.existsSync(repo.registryFile)).toBe(false);
     expect(fs.existsSync(path.join(repo.wt('tool-gone'), '.env'))).toBe(false);
 
-    const strict = add(repo, 'tool-gone-strict', { PORTS_STRICT: '1' });
+    const strict = add(repo, 'tool-gone-strict', { PATH: bin, PORTS_STRICT: '1' });
     expect(strict.status).toBe(1);
-    expect(strict.stderr).toMatch(/^ports: warning: the ports tool is gone/m);
+    expect(strict.stderr).toMatch(/^ports: warning: worktree-ports is not installed/m);
     expect(repo.listed()).toContain(repo.wt('tool-gone-strict'));
 
-    const silenced = add(repo, 'tool-gone-silenced', { PORTS: '0' });
+    const silenced = add(repo, 'tool-gone-silenced', { PATH: bin, PORTS: '0' });
     expect(silenced.status).toBe(0);
     expect(silenced.stderr).not.toMatch(/^ports/m);
   });

@@ -482,12 +482,14 @@ describe('the worktree .env', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(original);
   });
 
-  test('a tracked .env gets the block; ports remove takes it out again, so git sees no change and removes the worktree', () => {
-    const tracked = repoWithTrackedEnv('# committed defaults\nOTHER=1\n');
+  test('a tracked .env is left alone (ports still allocated), so git sees no change and ports remove removes the worktree', () => {
+    const content = '# committed defaults\nOTHER=1\n';
+    const tracked = repoWithTrackedEnv(content);
     const dir = tracked.wt('tracked-env');
     addWorktree(tracked, ['-b', 'tracked-env', dir]);
-    expectAgreement(tracked, dir, ['OTHER']);
-    expect(git(['status', '--porcelain'], dir)).toBe(' M .env\n');
+    expect(tracked.allocationsOf(dir)).toHaveLength(tracked.services.length);
+    expect(fs.readFileSync(path.join(dir, '.env'), 'utf8')).toBe(content);
+    expect(git(['status', '--porcelain'], dir)).toBe('');
     const r = ports(['remove', 'tracked-env'], tracked.main);
     expect(r.status).toBe(0);
     expect(fs.existsSync(dir)).toBe(false);
@@ -496,13 +498,15 @@ describe('the worktree .env', () => {
 
   test('a .env that already sets a managed variable outside the block: the hook warns, allocates nothing and leaves the file alone', () => {
     const content = 'PORT_WEB=3000\nOTHER=1\n';
-    const tracked = repoWithTrackedEnv(content);
-    const dir = tracked.wt('env-conflict');
-    const r = gitRun(['worktree', 'add', '-b', 'env-conflict', dir], tracked.main);
+    // An untracked .env of the user's (a tracked one is never written at all): in place before the first checkout.
+    const dir = repo.wt('env-conflict');
+    expect(gitRun(['worktree', 'add', '--no-checkout', '-b', 'env-conflict', dir], repo.main).status).toBe(0);
+    fs.writeFileSync(path.join(dir, '.env'), content);
+    const r = gitRun(['checkout', 'env-conflict'], dir);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^ports: warning: post-checkout hook: .*already sets PORT_WEB outside the ports block/m);
     expect(fs.readFileSync(path.join(dir, '.env'), 'utf8')).toBe(content);
-    expect(tracked.allocationsOf(dir)).toEqual([]);
+    expect(repo.allocationsOf(dir)).toEqual([]);
   });
 
   test('a .env the tool created is deleted on release when nothing else remains', () => {

@@ -1,0 +1,97 @@
+/**
+ * A branch switch costs no Node start (issue 16): in a worktree that holds all its declared
+ * ports, `git switch` runs the hook's shell part only, decided from the stamp the tool left in
+ * the worktree's git dir. Every case that needs work still starts Node: a new worktree, a
+ * `--no-checkout` worktree's first checkout, a changed config, released ports, a deleted .env.
+ * A `node` first on PATH records each call (the hook runs the node it finds on PATH).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cleanupTemps, expectAgreement, git, gitRun, makeInstalledRepo, portsOk, tempDir, testEnv, type Repo } from '../helpers/repo';
+
+afterAll(() => cleanupTemps());
+
+let shimDir: string;
+let calls: string;
+
+beforeAll(() => {
+  shimDir = tempDir('ports-node-shim-');
+  calls = path.join(shimDir, 'calls');
+  fs.writeFileSync(path.join(shimDir, 'node'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${process.execPath}' "$@"\n`, { mode: 0o755 });
+});
+
+/** Runs git with the recording node first on PATH; returns the node calls it caused. */
+function gitCountingNode(args: string[], cwd: string): string[] {
+  fs.rmSync(calls, { force: true });
+  const r = gitRun(args, cwd, { PATH: `${shimDir}${path.delimiter}${testEnv().PATH}` });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n') : [];
+}
+
+function setUpWorktree(name: string): { repo: Repo; dir: string } {
+  const repo = makeInstalledRepo({ base: 26100 });
+  const dir = repo.wt(name);
+  expect(gitCountingNode(['worktree', 'add', '-b', name, dir], repo.main)).toHaveLength(1); // a new worktree gets everything
+  expectAgreement(repo, dir);
+  git(['branch', 'other'], dir);
+  return { repo, dir };
+}
+
+test('a branch switch in a worktree that holds its ports starts no node, both ways and again', () => {
+  const { repo, dir } = setUpWorktree('feature');
+  const before = repo.registryText();
+  expect(gitCountingNode(['switch', 'other'], dir)).toEqual([]);
+  expect(gitCountingNode(['switch', 'feature'], dir)).toEqual([]);
+  expect(gitCountingNode(['checkout', '-q', '-b', 'third'], dir)).toEqual([]);
+  expect(repo.registryText()).toBe(before);
+  expectAgreement(repo, dir);
+});
+
+test('a branch switch in the main worktree starts node once, then never while the config stays', () => {
+  const repo = makeInstalledRepo({ base: 26100 });
+  git(['branch', 'other'], repo.main);
+  expect(gitCountingNode(['switch', 'other'], repo.main)).toHaveLength(1);
+  expect(gitCountingNode(['switch', 'main'], repo.main)).toEqual([]);
+});
+
+test('a --no-checkout worktree gets its ports on its first checkout', () => {
+  const repo = makeInstalledRepo({ base: 26100 });
+  const dir = repo.wt('later');
+  expect(gitCountingNode(['worktree', 'add', '--no-checkout', '-b', 'later', dir], repo.main)).toEqual([]);
+  expect(gitCountingNode(['checkout', '-q', 'later'], dir)).toHaveLength(1);
+  expectAgreement(repo, dir);
+});
+
+test('a changed config starts node on the next switch, and the new service gets its port', () => {
+  const { repo, dir } = setUpWorktree('feature');
+  const configFile = path.join(dir, '.portsrc.json');
+  const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as { ranges: Record<string, object>; services: Record<string, unknown> };
+  config.ranges.extra = { start: 26900, end: 26909, description: 'test extra' };
+  config.services.extra = true;
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
+  git(['commit', '-q', '-am', 'one more service'], dir);
+  expect(gitCountingNode(['switch', '-c', 'with-extra'], dir)).toHaveLength(1);
+  expect(repo.allocationsOf(dir).map((a) => a.service)).toContain('extra');
+  expect(gitCountingNode(['switch', 'feature'], dir)).toEqual([]);
+});
+
+test('released ports start node on the next switch, which allocates them again', () => {
+  const { repo, dir } = setUpWorktree('feature');
+  portsOk(['release'], dir);
+  expect(repo.allocationsOf(dir)).toEqual([]);
+  expect(gitCountingNode(['switch', 'other'], dir)).toHaveLength(1);
+  expectAgreement(repo, dir);
+});
+
+test('a deleted env file starts node on the next switch, which writes it again', () => {
+  const { repo, dir } = setUpWorktree('feature');
+  fs.rmSync(path.join(dir, '.env'));
+  expect(gitCountingNode(['switch', 'other'], dir)).toHaveLength(1);
+  expectAgreement(repo, dir);
+});
+
+test('a file checkout (flag 0) starts no node', () => {
+  const { dir } = setUpWorktree('feature');
+  fs.appendFileSync(path.join(dir, 'README.md'), 'changed\n');
+  expect(gitCountingNode(['checkout', '--', 'README.md'], dir)).toEqual([]);
+});
