@@ -67,7 +67,7 @@ export const COMPOSE_CUSTOM_TAGS: YAML.Tags = [
 const RESET_SCALAR: YAML.ScalarTag = { tag: '!reset', resolve: () => null as never };
 
 /** Splits on `sep` outside `${…}` and `[…]` (interpolations and IPv6 addresses hold colons). */
-function splitOutside(text: string, sep: string): string[] {
+export function splitOutside(text: string, sep: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let current = '';
