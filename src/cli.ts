@@ -189,13 +189,15 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'compose',
-    usage: 'ports compose [--write] [--file F…] [--output PATH] [--plain]',
+    usage: 'ports compose [--interpolate [--dry-run] | --write [--plain]] [--file F…] [--output PATH]',
     summary: "Docker Compose override publishing the declared services on this worktree's ports (replacing the base file's)",
     flags: {
       write: { type: 'boolean', short: 'w', description: 'write it (default docker-compose.override.yml, or config compose.overrideFile) instead of printing it' },
       file: { type: 'string', short: 'f', multiple: true, value: 'F', description: 'base compose file, as `docker compose -f`; repeatable (default: compose.files, COMPOSE_FILE, Compose’s lookup)' },
       output: { type: 'string', short: 'o', value: 'PATH', description: 'where --write writes' },
-      plain: { type: 'boolean', description: 'no `!override` tag, for docker-compose v1 (which then appends to the base ports)' },
+      plain: { type: 'boolean', description: 'no `!override` tag: only when the base file\'s host ports already read the variables (refused otherwise)' },
+      interpolate: { type: 'boolean', short: 'i', description: 'rewrite the base file(s) once so host ports read their variable, e.g. "${PORT_WEB:-8080}:80" (every Compose)' },
+      'dry-run': { type: 'boolean', short: 'n', description: 'with --interpolate: show the diff, write nothing' },
     },
     maxPositionals: 0,
     examples: ['ports compose', 'ports compose --write', 'ports compose --file compose.yaml --file compose.dev.yaml'],
@@ -205,6 +207,8 @@ export const COMMANDS: CommandSpec[] = [
         files: list(a.flags.file),
         output: str(a.flags.output),
         plain: a.flags.plain === true,
+        interpolate: a.flags.interpolate === true,
+        dryRun: a.flags['dry-run'] === true,
       }),
   },
   {
