@@ -14,7 +14,7 @@ import { ConflictError, NotFoundError, UsageError } from '../errors';
 import { autoLoadedOverride } from '../io/compose-files';
 import { detectComposeClient, readsOverrideTag } from '../io/docker';
 import { containerNamesIn, planInterpolation, writeInterpolation } from '../ops/compose-interpolate';
-import { buildOverride, writeOverride } from '../ops/compose-override';
+import { buildOverride, resolveBaseFiles, writeOverride } from '../ops/compose-override';
 import { ensureDeclaredServices, worktreeHoldings } from '../ops/ensure';
 
 export interface ComposeOptions {
@@ -78,6 +78,7 @@ async function printCommand(ctx: Context, config: PortsConfig, options: ComposeO
   // Print only: read what the worktree holds, allocate nothing, write nothing.
   const holdings = await worktreeHoldings(ctx);
   if (holdings.held.length === 0) {
+    resolveBaseFiles(ctx, config, { cwd: ctx.cwd, root: holdings.root, files: options.files, output: options.output });
     throw new NotFoundError(`${holdings.root} holds no ports yet, so there is no override to show.`, 'Allocate them with `ports allocate` (or write the override with `ports compose --write`).');
   }
   for (const s of holdings.missing) ctx.out.warn(`${s.name} is not allocated for this worktree yet (\`ports allocate\`); the override leaves it out.`);
