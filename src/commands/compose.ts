@@ -65,7 +65,7 @@ async function interpolate(ctx: Context, config: PortsConfig, options: ComposeOp
     ctx.out.info(`${edit.composeService}: container_name is now ${edit.after}: one container per Compose project, so each worktree's stack gets its own.`);
   }
   if (changed.length === 0) {
-    ctx.out.info(result.already > 0 ? `Nothing to change: ${result.already} mapping${result.already === 1 ? '' : 's'} already read${result.already === 1 ? 's' : ''} its variable.` : 'Nothing to change.');
+    ctx.out.info(result.already > 0 ? `Nothing to change: ${result.already === 1 ? '1 mapping already reads its variable' : `${result.already} mappings already read their variable`}.` : 'Nothing to change.');
   } else if (options.dryRun) {
     ctx.out.info(`Dry run: ${changed.map((f) => f.file).join(', ')} left as ${changed.length === 1 ? 'it is' : 'they are'}.`);
   } else {
