@@ -88,6 +88,7 @@ export const COMMANDS: CommandSpec[] = [
     flags: {
       worktree: { type: 'string', short: 'w', value: 'NAME', description: 'release this worktree’s ports' },
       service: { type: 'string', short: 's', multiple: true, value: 'S', description: 'only this service; repeatable' },
+      'stop-containers': { type: 'boolean', description: 'stop the worktree’s running Compose containers first (default: refuse while they run)' },
     },
     maxPositionals: Infinity,
     examples: ['ports release 8081', 'ports release --worktree review-GH-42', 'ports release --service web'],
@@ -96,6 +97,7 @@ export const COMMANDS: CommandSpec[] = [
         ports: a.positionals.map((p) => parseInteger(p, 'PORT', 1, 65535) as number),
         worktree: str(a.flags.worktree),
         services: list(a.flags.service),
+        stopContainers: a.flags['stop-containers'] === true,
       }),
   },
   {
@@ -236,12 +238,15 @@ export const COMMANDS: CommandSpec[] = [
     name: 'remove',
     usage: 'ports remove WORKTREE [--force]',
     summary: "release a worktree's ports, then `git worktree remove` it",
-    flags: { force: { type: 'boolean', short: 'f', description: 'remove even with modified or untracked files (git worktree remove --force)' } },
+    flags: {
+      force: { type: 'boolean', short: 'f', description: 'remove even with modified or untracked files (git worktree remove --force)' },
+      'stop-containers': { type: 'boolean', description: 'stop the worktree’s running Compose containers first (default: refuse while they run)' },
+    },
     maxPositionals: 1,
     examples: ['ports remove ../feature-x', 'ports remove feature-x --force'],
     run: async (ctx, a) => {
       if (a.positionals.length !== 1) throw new UsageError('ports remove needs a WORKTREE (path or folder name).', 'Example: `ports remove ../feature-x`.');
-      return (await import('./commands/remove')).remove(ctx, { worktree: a.positionals[0] as string, force: a.flags.force === true });
+      return (await import('./commands/remove')).remove(ctx, { worktree: a.positionals[0] as string, force: a.flags.force === true, stopContainers: a.flags['stop-containers'] === true });
     },
   },
   {

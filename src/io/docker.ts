@@ -4,6 +4,7 @@
  * or output we cannot read all give null with a reason (for --verbose), never an error.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 export interface PublishedPort {
   hostPort: number;
@@ -171,4 +172,24 @@ export function detectComposeClient(env: NodeJS.ProcessEnv = process.env): Compo
     if (version) return { command, version };
   }
   return null;
+}
+
+/**
+ * Stops and removes a Compose project's containers: `<client> -p NAME down` in the worktree
+ * (its compose file and .env), else — no client, no folder, or down failed — `docker rm -f`
+ * of the containers carrying the project's label. Returns what failed, or null.
+ */
+export function stopComposeProject(project: string, cwd: string, client: ComposeClient | null, env: NodeJS.ProcessEnv = process.env): string | null {
+  const run = (bin: string, args: string[], where?: string) => spawnSync(bin, args, { cwd: where, env, encoding: 'utf8', timeout: 120000, windowsHide: true });
+  if (client && existsSync(cwd)) {
+    const [bin, ...pre] = client.command.split(' ') as [string, ...string[]];
+    const down = run(bin, [...pre, '-p', project, 'down'], cwd);
+    if (down.status === 0) return null;
+  }
+  const ids = run('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]);
+  if (ids.status !== 0) return (ids.stderr || ids.error?.message || 'docker ps failed').trim();
+  const list = ids.stdout.split('\n').filter((id) => id.trim() !== '');
+  if (list.length === 0) return null;
+  const removed = run('docker', ['rm', '-f', ...list]);
+  return removed.status === 0 ? null : (removed.stderr || removed.error?.message || 'docker rm failed').trim();
 }
