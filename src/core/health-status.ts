@@ -112,8 +112,8 @@ export interface OwnershipFacts {
   sep?: string;
 }
 
-/** The deepest known worktree holding `dir`. */
-function worktreeOf(dir: string, roots: readonly string[], sep: string): string | null {
+/** The worktree whose folder holds `dir` (the deepest, for worktrees nested in the main one). */
+export function worktreeOf(dir: string, roots: readonly string[], sep: string): string | null {
   let best: string | null = null;
   for (const root of roots) {
     const inside = dir === root || dir.startsWith(root.endsWith(sep) ? root : root + sep);

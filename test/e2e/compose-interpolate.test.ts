@@ -169,3 +169,26 @@ describe('ports compose without --interpolate', () => {
     expect(fs.readFileSync(path.join(wt, 'docker-compose.override.yml'), 'utf8')).not.toContain('!override');
   });
 });
+
+describe('container_name in check and doctor', () => {
+  it('reports a fixed container_name until --interpolate makes it per-project', () => {
+    const dir = repo.addWorktree('monitoring');
+    fs.writeFileSync(path.join(dir, 'docker-compose.yml'), fixture('monitoring-container-names.yml'));
+    expect(runPorts(['allocate'], { cwd: dir }).status).toBe(0);
+    const check = runPorts(['check', '--json', '--ignore', 'allocation_mismatch'], { cwd: dir });
+    const conflicts = (JSON.parse(check.stdout) as { conflicts: Array<{ kind: string; message: string; resolution: string }> }).conflicts.filter((c) => c.kind === 'container_name');
+    expect(check.status).toBe(4);
+    expect(conflicts.map((c) => c.message)).toEqual([
+      expect.stringContaining('docker-compose.yml:5: service grafana sets container_name "grafana"'),
+      expect.stringContaining('docker-compose.yml:13: service prometheus sets container_name "prometheus"'),
+      expect.stringContaining('docker-compose.yml:21: service node-exporter sets container_name "node-exporter"'),
+    ]);
+    expect(conflicts[0]!.resolution).toContain('ports compose --interpolate');
+    const doctor = JSON.parse(runPorts(['doctor', '--json'], { cwd: dir }).stdout) as { findings: Array<{ kind: string }> };
+    expect(doctor.findings.filter((f) => f.kind === 'container_name')).toHaveLength(3);
+
+    expect(runPorts(['compose', '--interpolate'], { cwd: dir }).status).toBe(0);
+    const after = JSON.parse(runPorts(['check', '--json', '--ignore', 'allocation_mismatch'], { cwd: dir }).stdout) as { conflicts: Array<{ kind: string }> };
+    expect(after.conflicts.filter((c) => c.kind === 'container_name')).toEqual([]);
+  });
+});
