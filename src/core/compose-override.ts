@@ -170,10 +170,17 @@ export function parseComposeServices(files: ReadonlyArray<{ file: string; text: 
   return merged;
 }
 
-export type Inference = { ok: true; containerPort: number; protocol: string; hostIp: string | null } | { ok: false; reason: string };
+export type Inference = { ok: true; containerPort: number; protocol: string; protocols: string[]; hostIp: string | null } | { ok: false; reason: string };
+
+/** The protocols the mappings use, tcp first (a DNS server publishes 53 over both). */
+function protocolsOf(ports: readonly ComposePort[]): string[] {
+  const set = new Set(ports.map((p) => p.protocol));
+  return set.size === 0 ? ['tcp'] : [...set].sort((a, b) => (a === 'tcp' ? -1 : b === 'tcp' ? 1 : a.localeCompare(b)));
+}
 
 /**
- * The container port of a service that publishes exactly one (one target and protocol). Ports
+ * The container port of a service that publishes exactly one (one target, over one protocol or
+ * several: TCP+UDP on 53 is one port, one variable). Ports
  * published on a fixed host port are the ones that collide between worktrees, so when exactly
  * one target has a fixed host port it is the one, whatever else the service exposes on
  * Compose-chosen host ports (`"9229"`).
@@ -182,8 +189,7 @@ export function inferContainerPort(service: ComposeServiceInfo): Inference {
   const group = (ports: readonly ComposePort[]) => {
     const targets = new Map<string, ComposePort[]>();
     for (const port of ports) {
-      const key = `${port.target}/${port.protocol}`;
-      targets.set(key, [...(targets.get(key) ?? []), port]);
+      targets.set(port.target, [...(targets.get(port.target) ?? []), port]);
     }
     return targets;
   };
@@ -196,7 +202,8 @@ export function inferContainerPort(service: ComposeServiceInfo): Inference {
   if (!/^\d+$/.test(first.target) || Number(first.target) < 1 || Number(first.target) > 65535) {
     return { ok: false, reason: `service "${service.name}" publishes ${key}, not a single container port` };
   }
-  return { ok: true, containerPort: Number(first.target), protocol: first.protocol, hostIp: sameHostIp(ports) };
+  const protocols = protocolsOf(ports);
+  return { ok: true, containerPort: Number(first.target), protocol: protocols[0]!, protocols, hostIp: sameHostIp(ports) };
 }
 
 /** The host IP all these mappings share (e.g. 127.0.0.1 on purpose), else null. */
@@ -240,21 +247,23 @@ export function planComposeOverride(declared: readonly DeclaredComposeService[],
       skipped.push({ name: d.name, reason: `no Compose service "${composeService}" in the base file(s)${d.composeService ? '' : ' (set `compose.service` for it in your ports config)'}` });
       continue;
     }
-    let mapping: PortMapping;
+    let mappings: PortMapping[];
     if (d.containerPort !== undefined) {
       const same = info.ports.filter((p) => p.target === String(d.containerPort));
-      mapping = { hostPort: d.hostPort, containerPort: d.containerPort, hostIp: sameHostIp(same), protocol: same[0]?.protocol ?? 'tcp' };
+      mappings = protocolsOf(same).map((protocol) => ({ hostPort: d.hostPort, containerPort: d.containerPort!, hostIp: sameHostIp(same), protocol }));
     } else {
       const inferred = inferContainerPort(info);
       if (!inferred.ok) {
         skipped.push({ name: d.name, reason: `${inferred.reason}; set \`compose.containerPort\` for it in your ports config` });
         continue;
       }
-      mapping = { hostPort: d.hostPort, containerPort: inferred.containerPort, hostIp: inferred.hostIp, protocol: inferred.protocol };
+      mappings = inferred.protocols.map((protocol) => ({ hostPort: d.hostPort, containerPort: inferred.containerPort, hostIp: inferred.hostIp, protocol }));
     }
     const entry = byService.get(composeService) ?? { mine: [], targets: new Set<string>() };
-    entry.mine.push(mapping);
-    entry.targets.add(`${mapping.containerPort}/${mapping.protocol ?? 'tcp'}`);
+    for (const mapping of mappings) {
+      entry.mine.push(mapping);
+      entry.targets.add(`${mapping.containerPort}/${mapping.protocol ?? 'tcp'}`);
+    }
     byService.set(composeService, entry);
   }
   const services: OverrideService[] = [];
