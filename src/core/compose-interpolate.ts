@@ -10,7 +10,7 @@
  */
 import * as YAML from 'yaml';
 import { ConfigError } from '../errors';
-import { COMPOSE_CUSTOM_TAGS, parseShortPort, splitOutside } from './compose-override';
+import { COMPOSE_CUSTOM_TAGS, deref, lookup, parseShortPort, splitOutside } from './compose-override';
 
 export interface InterpolateTarget {
   /** The ports service (range key), for messages. */
@@ -73,38 +73,10 @@ interface ParsedCompose {
   reachedBy: Map<YAML.Node, Set<string>>;
 }
 
-const MERGE_KEY = '<<';
-
 function lineOf(text: string, offset: number): number {
   let line = 1;
   for (let i = 0; i < offset; i++) if (text.charCodeAt(i) === 10) line++;
   return line;
-}
-
-/** The value of `key` in `map`, following merge keys (`<<: *base`, `<<: [*a, *b]`) as YAML merges do: own keys first, then sources in order. */
-function lookup(doc: YAML.Document, map: YAML.YAMLMap, key: string, seen = new Set<YAML.Node>()): YAML.Node | null {
-  if (seen.has(map)) return null;
-  seen.add(map);
-  const merges: YAML.Node[] = [];
-  for (const pair of map.items) {
-    if (!YAML.isScalar(pair.key)) continue;
-    if (pair.key.value === key) return YAML.isNode(pair.value) ? deref(doc, pair.value) : null;
-    if (pair.key.value === MERGE_KEY && pair.key.type === YAML.Scalar.PLAIN && YAML.isNode(pair.value)) merges.push(pair.value);
-  }
-  for (const merge of merges) {
-    const sources = YAML.isSeq(merge) ? merge.items : [merge];
-    for (const source of sources) {
-      const resolved = YAML.isNode(source) ? deref(doc, source) : null;
-      if (!YAML.isMap(resolved)) continue;
-      const found = lookup(doc, resolved, key, seen);
-      if (found) return found;
-    }
-  }
-  return null;
-}
-
-function deref(doc: YAML.Document, node: YAML.Node): YAML.Node | null {
-  return YAML.isAlias(node) ? ((node.resolve(doc) as YAML.Node | undefined) ?? null) : node;
 }
 
 function scalarText(node: YAML.Node | null): string | null {

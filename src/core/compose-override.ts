@@ -121,6 +121,34 @@ interface ParsedFile {
   services: Map<string, { ports: ComposePort[]; replace: boolean }>;
 }
 
+const MERGE_KEY = '<<';
+
+/** The value of `key` in `map`, following merge keys (`<<: *base`, `<<: [*a, *b]`) as YAML merges do: own keys first, then sources in order. */
+export function lookup(doc: YAML.Document, map: YAML.YAMLMap, key: string, seen = new Set<YAML.Node>()): YAML.Node | null {
+  if (seen.has(map)) return null;
+  seen.add(map);
+  const merges: YAML.Node[] = [];
+  for (const pair of map.items) {
+    if (!YAML.isScalar(pair.key)) continue;
+    if (pair.key.value === key) return YAML.isNode(pair.value) ? deref(doc, pair.value) : null;
+    if (pair.key.value === MERGE_KEY && pair.key.type === YAML.Scalar.PLAIN && YAML.isNode(pair.value)) merges.push(pair.value);
+  }
+  for (const merge of merges) {
+    const sources = YAML.isSeq(merge) ? merge.items : [merge];
+    for (const source of sources) {
+      const resolved = YAML.isNode(source) ? deref(doc, source) : null;
+      if (!YAML.isMap(resolved)) continue;
+      const found = lookup(doc, resolved, key, seen);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+export function deref(doc: YAML.Document, node: YAML.Node): YAML.Node | null {
+  return YAML.isAlias(node) ? ((node.resolve(doc) as YAML.Node | undefined) ?? null) : node;
+}
+
 function parseFile(text: string, file: string): ParsedFile {
   const doc = YAML.parseDocument(text, { customTags: [...COMPOSE_CUSTOM_TAGS, RESET_SCALAR], uniqueKeys: false });
   if (doc.errors.length > 0) {
@@ -131,17 +159,18 @@ function parseFile(text: string, file: string): ParsedFile {
   if (!YAML.isMap(servicesNode)) return { services };
   for (const pair of servicesNode.items) {
     const name = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    const serviceNode = pair.value;
+    const serviceNode = YAML.isNode(pair.value) ? deref(doc, pair.value) : null;
     if (!YAML.isMap(serviceNode)) {
       services.set(name, { ports: [], replace: false });
       continue;
     }
-    const portsNode = serviceNode.get('ports', true);
+    // Through merge keys too (`<<: *defaults`): Compose merges them before it reads ports.
+    const portsNode = lookup(doc, serviceNode, 'ports');
     const tag = YAML.isNode(portsNode) ? portsNode.tag : undefined;
     const replace = tag === '!override' || tag === '!reset';
     const ports: ComposePort[] = [];
     if (YAML.isSeq(portsNode) && tag !== '!reset') {
-      for (const item of portsNode.toJSON() as unknown[]) {
+      for (const item of portsNode.toJS(doc) as unknown[]) {
         const parsed = typeof item === 'string' || typeof item === 'number' ? parseShortPort(item) : isMap(item) ? parseLongPort(item) : null;
         if (!parsed) {
           throw new ConfigError(`${file}: services.${name}.ports has an entry Compose would reject: ${JSON.stringify(item)}.`, { file, hint: 'Fix that entry (see `docker compose config`).' });

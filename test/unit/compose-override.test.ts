@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as YAML from 'yaml';
 import {
   OVERRIDE_HEADER,
@@ -167,6 +169,16 @@ services:
       },
     ]);
     expect(plan.notes).toEqual([]);
+  });
+});
+
+describe('parseComposeServices with anchors and merge keys', () => {
+  it('reads ports a service gets through `<<: *anchor`, as Compose does', () => {
+    const text = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'compose', 'anchors-merge.yml'), 'utf8');
+    const parsed = parseComposeServices([{ file: 'anchors-merge.yml', text }]);
+    expect(parsed.get('api')!.ports.map((p) => `${p.published}:${p.target}`)).toEqual(['8000:8000']);
+    expect(parsed.get('worker')!.ports).toEqual([]);
+    expect(planComposeOverride([{ name: 'api', hostPort: 21000 }], parsed).services).toEqual([{ service: 'api', ports: [{ hostPort: 21000, containerPort: 8000, hostIp: null, protocol: 'tcp' }] }]);
   });
 });
 
