@@ -121,6 +121,10 @@ describe('ports compose without --interpolate', () => {
     expect(run.status).toBe(0);
     const report = JSON.parse(run.stdout) as { file: string; content: string };
     const env = Object.fromEntries(fs.readFileSync(path.join(wt, '.env'), 'utf8').split('\n').filter((l) => /^PORT_/.test(l)).map((l) => l.split('=')));
+    // Every mapped service's list carries the tag that makes Compose replace the base list.
+    const doc = YAML.parseDocument(report.content, { customTags: [{ tag: '!override', collection: 'seq', resolve: (seq) => seq as never }] });
+    expect(doc.errors).toEqual([]);
+    for (const service of ['web', 'api', 'db']) expect(doc.getIn(['services', service, 'ports'], true)).toMatchObject({ tag: '!override' });
     // Compose merge rules: a later file's ports are appended, unless tagged !override (replace).
     const merged = parseComposeServices([
       { file: 'docker-compose.yml', text: fs.readFileSync(path.join(wt, 'docker-compose.yml'), 'utf8') },
