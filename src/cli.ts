@@ -88,6 +88,7 @@ export const COMMANDS: CommandSpec[] = [
     flags: {
       worktree: { type: 'string', short: 'w', value: 'NAME', description: 'release this worktree’s ports' },
       service: { type: 'string', short: 's', multiple: true, value: 'S', description: 'only this service; repeatable' },
+      'stop-containers': { type: 'boolean', description: 'stop the worktree’s running Compose containers first (default: refuse while they run)' },
     },
     maxPositionals: Infinity,
     examples: ['ports release 8081', 'ports release --worktree review-GH-42', 'ports release --service web'],
@@ -96,6 +97,7 @@ export const COMMANDS: CommandSpec[] = [
         ports: a.positionals.map((p) => parseInteger(p, 'PORT', 1, 65535) as number),
         worktree: str(a.flags.worktree),
         services: list(a.flags.service),
+        stopContainers: a.flags['stop-containers'] === true,
       }),
   },
   {
@@ -189,13 +191,15 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'compose',
-    usage: 'ports compose [--write] [--file F…] [--output PATH] [--plain]',
+    usage: 'ports compose [--interpolate [--dry-run] | --write [--plain]] [--file F…] [--output PATH]',
     summary: "Docker Compose override publishing the declared services on this worktree's ports (replacing the base file's)",
     flags: {
       write: { type: 'boolean', short: 'w', description: 'write it (default docker-compose.override.yml, or config compose.overrideFile) instead of printing it' },
       file: { type: 'string', short: 'f', multiple: true, value: 'F', description: 'base compose file, as `docker compose -f`; repeatable (default: compose.files, COMPOSE_FILE, Compose’s lookup)' },
       output: { type: 'string', short: 'o', value: 'PATH', description: 'where --write writes' },
-      plain: { type: 'boolean', description: 'no `!override` tag, for docker-compose v1 (which then appends to the base ports)' },
+      plain: { type: 'boolean', description: 'no `!override` tag: only when the base file\'s host ports already read the variables (refused otherwise)' },
+      interpolate: { type: 'boolean', short: 'i', description: 'rewrite the base file(s) once so host ports read their variable, e.g. "${PORT_WEB:-8080}:80" (every Compose)' },
+      'dry-run': { type: 'boolean', short: 'n', description: 'with --interpolate: show the diff, write nothing' },
     },
     maxPositionals: 0,
     examples: ['ports compose', 'ports compose --write', 'ports compose --file compose.yaml --file compose.dev.yaml'],
@@ -205,6 +209,8 @@ export const COMMANDS: CommandSpec[] = [
         files: list(a.flags.file),
         output: str(a.flags.output),
         plain: a.flags.plain === true,
+        interpolate: a.flags.interpolate === true,
+        dryRun: a.flags['dry-run'] === true,
       }),
   },
   {
@@ -232,12 +238,15 @@ export const COMMANDS: CommandSpec[] = [
     name: 'remove',
     usage: 'ports remove WORKTREE [--force]',
     summary: "release a worktree's ports, then `git worktree remove` it",
-    flags: { force: { type: 'boolean', short: 'f', description: 'remove even with modified or untracked files (git worktree remove --force)' } },
+    flags: {
+      force: { type: 'boolean', short: 'f', description: 'remove even with modified or untracked files (git worktree remove --force)' },
+      'stop-containers': { type: 'boolean', description: 'stop the worktree’s running Compose containers first (default: refuse while they run)' },
+    },
     maxPositionals: 1,
     examples: ['ports remove ../feature-x', 'ports remove feature-x --force'],
     run: async (ctx, a) => {
       if (a.positionals.length !== 1) throw new UsageError('ports remove needs a WORKTREE (path or folder name).', 'Example: `ports remove ../feature-x`.');
-      return (await import('./commands/remove')).remove(ctx, { worktree: a.positionals[0] as string, force: a.flags.force === true });
+      return (await import('./commands/remove')).remove(ctx, { worktree: a.positionals[0] as string, force: a.flags.force === true, stopContainers: a.flags['stop-containers'] === true });
     },
   },
   {

@@ -5,6 +5,7 @@
  * Reads only; exit 4 when any conflict is found, 0 when clean.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Context } from '../context';
 import type { PortsConfig } from '../config/schema';
 import { CONFLICT_KINDS, findConflicts, type Conflict, type ConflictKind, type EnvFact } from '../core/conflicts';
@@ -33,6 +34,7 @@ const KIND_TITLES: Record<ConflictKind, string> = {
   overlapping_ranges: 'overlapping ranges',
   metadata_out_of_step: 'metadata out of step',
   allocation_mismatch: 'allocation mismatch',
+  container_name: 'fixed container_name',
 };
 
 export function parseIgnoredKinds(values: readonly string[]): Set<ConflictKind> {
@@ -100,8 +102,17 @@ export async function collectConflicts(ctx: Context): Promise<{ conflicts: Confl
     env: envFacts.env,
     composeProjects: envFacts.composeProjects,
     sep: process.platform === 'win32' ? '\\' : '/',
+    containerNames: await composeContainerNames(ctx, config),
   });
   return { conflicts, registry, docker: published !== null, worktrees: envFacts.env.length };
+}
+
+/** Fixed container_name settings of the current worktree's compose files (none found: none). */
+async function composeContainerNames(ctx: Context, config: PortsConfig) {
+  const root = (await ctx.repo().catch(() => null))?.worktreeRoot;
+  if (!root || config.services.length === 0) return [];
+  const { containerNamesIn } = await import('../ops/compose-interpolate');
+  return containerNamesIn(ctx, config, root).map((c) => ({ ...c, file: path.relative(root, c.file) || c.file }));
 }
 
 function printConflict(ctx: Context, c: Conflict): void {

@@ -1,171 +1,137 @@
 /**
- * `ports compose [--write] [--file F…] [--output PATH] [--plain]`: the Docker Compose override
- * that publishes the worktree's declared services on its allocated ports, replacing (`!override`)
- * the base file's host ports instead of adding to them. Printed, or with --write written
- * atomically next to the base file as `compose.overrideFile` (default
- * docker-compose.override.yml, which Compose loads by itself next to a default base file), or
- * to --output. A file there that ports did not write is never replaced (exit 4).
+ * `ports compose`: Docker Compose integration.
+ * - `--interpolate [--dry-run]` rewrites the base file(s) once so each declared service's host
+ *   port reads its variable with the original port as default: works with every Compose.
+ * - `--write [--plain]` writes an override whose `ports: !override [...]` replace the base
+ *   file's, for Compose ≥ 2.24 (the client is detected; one that cannot read it is refused).
+ * - Without either, the override is printed; nothing is allocated or written.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
 import type { PortsConfig } from '../config/schema';
-import type { Allocation } from '../core/registry-schema';
-import { isGeneratedOverride, planComposeOverride, renderComposeOverride, type DeclaredComposeService } from '../core/compose-override';
-import { ConflictError, ExitCode, NotFoundError, PortsError, UsageError } from '../errors';
-import { writeFileAtomic } from '../io/atomic-write';
-import { DEFAULT_COMPOSE_FILES, autoLoadedOverride, findComposeFiles, readComposeServices } from '../io/compose-files';
-import { ensureDeclaredServices } from '../ops/ensure';
+import { lineDiff } from '../core/compose-interpolate';
+import { ConflictError, NotFoundError, UsageError } from '../errors';
+import { autoLoadedOverride } from '../io/compose-files';
+import { detectComposeClient, readsOverrideTag } from '../io/docker';
+import { containerNamesIn, planInterpolation, writeInterpolation } from '../ops/compose-interpolate';
+import { buildOverride, resolveBaseFiles, writeOverride } from '../ops/compose-override';
+import { ensureDeclaredServices, worktreeHoldings } from '../ops/ensure';
 
 export interface ComposeOptions {
   write: boolean;
+  /** Rewrite the base files to read the port variables (with --dryRun: only show the diff). */
+  interpolate?: boolean;
+  dryRun?: boolean;
   /** Base compose files (like `docker compose -f`); default: config `compose.files`, COMPOSE_FILE, Compose's lookup. */
   files: string[];
   /** Where --write writes; default config `compose.overrideFile`. */
   output?: string;
-  /** No `!override` tag, for docker-compose v1, which cannot parse it (and appends instead). */
+  /** No `!override` tag: only for base files whose host ports already read the variables. */
   plain: boolean;
 }
 
-interface BuiltOverride {
-  content: string;
-  target: string;
-  baseFiles: string[];
-  source: string;
-  plan: ReturnType<typeof planComposeOverride>;
-}
-
-/** What `ports compose` renders for the allocations `held` of the worktree at `root`, seen from `cwd`. */
-function buildOverride(
-  ctx: Context,
-  config: PortsConfig,
-  held: readonly Allocation[],
-  where: { cwd: string; root: string; files: string[]; output?: string; plain: boolean },
-): BuiltOverride {
-  // As Compose: named files first (--file from here, config ones from the worktree's root),
-  // then COMPOSE_FILE, then the default names from here upwards.
-  const named = where.files.length ? where.files.map((f) => path.resolve(where.cwd, f)) : config.compose.files?.map((f) => path.resolve(where.root, f));
-  const lookup = findComposeFiles(where.cwd, ctx.env, named);
-  const ownOutput = where.output === undefined ? null : path.resolve(where.cwd, where.output);
-  // Our own override is an output, never a base file (COMPOSE_FILE often lists it).
-  const baseFiles = lookup.files.filter((file) => path.resolve(file) !== ownOutput && !isOurs(file));
-  if (baseFiles.length === 0) {
-    throw new NotFoundError(
-      `No compose file found for ${where.cwd} (looked for ${lookup.source === 'none' ? DEFAULT_COMPOSE_FILES.join(', ') : lookup.files.join(', ')}).`,
-      'Pass the base file with --file FILE, or set "compose": { "files": [...] } in your ports config.',
-    );
-  }
-  // Where Compose looks for an override: next to the (first) base file.
-  const target = ownOutput ?? path.resolve(path.dirname(baseFiles[0]!), config.compose.overrideFile);
-  ctx.out.debug(`compose: base files (${lookup.source}): ${baseFiles.join(', ')}`);
-  const base = readComposeServices(baseFiles);
-
-  const declared: DeclaredComposeService[] = [];
-  for (const service of config.services) {
-    const allocation = held.find((a) => a.service === service.name);
-    if (!allocation) continue;
-    declared.push({ name: service.name, hostPort: allocation.port, composeService: service.compose.service, containerPort: service.compose.containerPort });
-  }
-  const plan = planComposeOverride(declared, base);
-  if (plan.services.length === 0) {
-    throw new UsageError(
-      `None of the declared services (${config.services.map((s) => s.name).join(', ')}) maps to a service of ${baseFiles.join(', ')}.`,
-      'Set `compose.service` (and `compose.containerPort` when it publishes several ports) for each service in your ports config.',
-    );
-  }
-  const content = renderComposeOverride(plan.services, { tags: where.plain ? 'none' : 'override' });
-  return { content, target, baseFiles, source: lookup.source, plan };
-}
-
-/**
- * When a worktree's ports change, an override that `ports compose --write` left at the usual
- * place (`compose.overrideFile` next to the worktree's base file at its root) is rendered again,
- * keeping its form (`--plain` or not), so it never publishes old ports. Anything else — no such
- * file, a hand-written one, a file written with --output elsewhere — is left alone.
- */
-export async function refreshGeneratedOverride(ctx: Context, root: string, held: readonly Allocation[]): Promise<string | null> {
-  const config = await ctx.config();
-  const file = path.join(root, config.compose.overrideFile);
-  const existing = readText(file);
-  if (existing === null || !isGeneratedOverride(existing) || config.services.length === 0) return null;
-  let built: BuiltOverride;
-  try {
-    built = buildOverride(ctx, config, held, { cwd: root, root, files: [], plain: !existing.includes('!override') });
-  } catch (error) {
-    ctx.out.debug(`${file} not refreshed: ${(error as Error).message}`);
-    return null;
-  }
-  if (path.resolve(built.target) !== path.resolve(file) || built.content === existing) return null;
-  writeFileAtomic(file, built.content);
-  return file;
-}
+const INTERPOLATE_HINT = 'Run `ports compose --interpolate` once instead: it makes the base file read the port variables, which every Compose (v1 and v2) understands; commit the result.';
 
 export async function compose(ctx: Context, options: ComposeOptions): Promise<number> {
   const config = await ctx.config();
   if (config.services.length === 0) {
     throw new UsageError('No services declared in the ports config, so there is nothing to publish.', 'Declare the services every worktree gets under "services" in .portsrc.json (see .portsrc.example.json).');
   }
-  const ports = await ensureDeclaredServices(ctx, { announce: true });
-  const { content, target, baseFiles, source, plan } = buildOverride(ctx, config, ports.held, {
-    cwd: ctx.cwd,
-    root: ports.root,
-    files: options.files,
-    output: options.output,
-    plain: options.plain,
-  });
-  for (const s of plan.skipped) ctx.out.warn(`${s.name} is not in the override: ${s.reason}.`);
-  for (const note of plan.notes) ctx.out.warn(note);
-
-  let written: { file: string; changed: boolean } | null = null;
-  if (options.write) {
-    written = writeOverride(target, content);
-    warnIfComposeWillNotLoad(ctx, target, source, baseFiles);
+  if (options.interpolate) {
+    if (options.write || options.plain || options.output !== undefined) throw new UsageError('--interpolate rewrites the base files; it takes no --write, --plain or --output.', 'Run `ports compose --interpolate [--dry-run]` alone.');
+    return interpolate(ctx, config, options);
   }
+  if (options.dryRun) throw new UsageError('--dry-run goes with --interpolate.', 'Run `ports compose --interpolate --dry-run`.');
+  return options.write ? writeCommand(ctx, config, options) : printCommand(ctx, config, options);
+}
 
+async function worktreeRoot(ctx: Context): Promise<string> {
+  const repo = await ctx.repo().catch(() => null);
+  return repo?.worktreeRoot ?? ctx.cwd;
+}
+
+async function interpolate(ctx: Context, config: PortsConfig, options: ComposeOptions): Promise<number> {
+  const root = await worktreeRoot(ctx);
+  const result = await planInterpolation(ctx, config, { cwd: ctx.cwd, root, files: options.files });
+  const changed = result.files.filter((f) => f.edits.length > 0);
+  const written = options.dryRun ? [] : writeInterpolation(result);
+  for (const note of result.notes) ctx.out.warn(note);
   if (ctx.out.json) {
-    ctx.out.data({ file: written?.file ?? null, changed: written?.changed ?? false, baseFiles, services: plan.services, skipped: plan.skipped, notes: plan.notes, content });
-  } else if (written) {
-    ctx.out.result(written.file);
-    ctx.out.info(written.changed ? `Wrote ${written.file}.` : `${written.file} is up to date.`);
+    ctx.out.data({ dryRun: options.dryRun === true, written, files: result.files.map((f) => ({ file: f.file, edits: f.edits })), notes: result.notes, already: result.already });
+    return 0;
+  }
+  for (const f of changed) ctx.out.result(lineDiff(path.relative(ctx.cwd, f.file) || f.file, f.original, f.text));
+  for (const edit of changed.flatMap((f) => f.edits).filter((e) => e.kind === 'container_name')) {
+    ctx.out.info(`${edit.composeService}: container_name is now ${edit.after}: one container per Compose project, so each worktree's stack gets its own.`);
+  }
+  if (changed.length === 0) {
+    ctx.out.info(result.already > 0 ? `Nothing to change: ${result.already === 1 ? '1 mapping already reads its variable' : `${result.already} mappings already read their variable`}.` : 'Nothing to change.');
+  } else if (options.dryRun) {
+    ctx.out.info(`Dry run: ${changed.map((f) => f.file).join(', ')} left as ${changed.length === 1 ? 'it is' : 'they are'}.`);
   } else {
-    ctx.out.result(content.replace(/\n$/, ''));
+    ctx.out.info(`Wrote ${written.join(', ')}. Commit it: every checkout then publishes its own ports (and the original ones without a .env).`);
   }
   return 0;
 }
 
-function readText(file: string): string | null {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new PortsError(`Cannot read ${file}: ${(error as Error).message}`, { exitCode: ExitCode.usage, hint: 'Check the file\'s permissions.', cause: error });
+async function printCommand(ctx: Context, config: PortsConfig, options: ComposeOptions): Promise<number> {
+  // Print only: read what the worktree holds, allocate nothing, write nothing.
+  const holdings = await worktreeHoldings(ctx);
+  if (holdings.held.length === 0) {
+    resolveBaseFiles(ctx, config, { cwd: ctx.cwd, root: holdings.root, files: options.files, output: options.output });
+    throw new NotFoundError(`${holdings.root} holds no ports yet, so there is no override to show.`, 'Allocate them with `ports allocate` (or write the override with `ports compose --write`).');
   }
+  for (const s of holdings.missing) ctx.out.warn(`${s.name} is not allocated for this worktree yet (\`ports allocate\`); the override leaves it out.`);
+  const built = buildOverride(ctx, config, holdings.held, { cwd: ctx.cwd, root: holdings.root, files: options.files, output: options.output, plain: options.plain });
+  reportPlan(ctx, built.plan);
+  reportContainerNames(ctx, config, holdings.root);
+  if (ctx.out.json) ctx.out.data({ file: null, changed: false, baseFiles: built.baseFiles, services: built.plan.services, skipped: built.plan.skipped, notes: built.plan.notes, content: built.content });
+  else ctx.out.result(built.content.replace(/\n$/, ''));
+  return 0;
 }
 
-function isOurs(file: string): boolean {
-  const text = readText(file);
-  return text !== null && isGeneratedOverride(text);
+async function writeCommand(ctx: Context, config: PortsConfig, options: ComposeOptions): Promise<number> {
+  const root = await worktreeRoot(ctx);
+  // Refusals first: nothing is allocated or written for an override Compose would misread.
+  if (options.plain) {
+    const pending = (await planInterpolation(ctx, config, { cwd: ctx.cwd, root, files: options.files })).files.flatMap((f) => f.edits.filter((e) => e.kind === 'port'));
+    if (pending.length > 0) {
+      throw new ConflictError(
+        `A plain override adds to the base file's ports, and ${pending.map((e) => `${path.basename(e.file)}:${e.line} (${e.composeService}: ${e.before})`).join(', ')} still publish${pending.length === 1 ? 'es' : ''} a fixed host port: every worktree's stack would publish it too. Nothing was written.`,
+        INTERPOLATE_HINT,
+      );
+    }
+  } else {
+    const client = detectComposeClient(ctx.env);
+    if (client && !readsOverrideTag(client)) {
+      throw new UsageError(`${client.command} ${client.version.join('.')} cannot read the \`!override\` tag of the file \`ports compose --write\` writes (it needs Compose 2.24 or later); nothing was written.`, INTERPOLATE_HINT);
+    }
+    if (!client) ctx.out.warn('No Compose client answered (`docker compose version`, `docker-compose version`): the override needs Compose 2.24 or later.');
+  }
+  const ports = await ensureDeclaredServices(ctx, { announce: true });
+  const built = buildOverride(ctx, config, ports.held, { cwd: ctx.cwd, root: ports.root, files: options.files, output: options.output, plain: options.plain });
+  reportPlan(ctx, built.plan);
+  reportContainerNames(ctx, config, ports.root);
+  const written = await writeOverride(ctx, ports.root, built.target, built.content);
+  warnIfComposeWillNotLoad(ctx, built.target, built.source, built.baseFiles);
+  if (ctx.out.json) {
+    ctx.out.data({ file: written.file, changed: written.changed, baseFiles: built.baseFiles, services: built.plan.services, skipped: built.plan.skipped, notes: built.plan.notes, content: built.content });
+  } else {
+    ctx.out.result(written.file);
+    ctx.out.info(written.changed ? `Wrote ${written.file}.` : `${written.file} is up to date.`);
+  }
+  return 0;
 }
 
-function writeOverride(file: string, content: string): { file: string; changed: boolean } {
-  const existing = readText(file);
-  if (existing !== null && !isGeneratedOverride(existing)) {
-    throw new ConflictError(
-      `${file} exists and was not written by ports; it is left as it is.`,
-      'Keep your overrides in another file (e.g. compose.dev.yaml, loaded with `-f` or COMPOSE_FILE), or write ours elsewhere with `--output PATH` and add it with `-f`; or delete the file and run `ports compose --write` again.',
-    );
+function reportPlan(ctx: Context, plan: ReturnType<typeof buildOverride>['plan']): void {
+  for (const s of plan.skipped) ctx.out.warn(`${s.name} is not in the override: ${s.reason}.`);
+  for (const note of plan.notes) ctx.out.warn(note);
+}
+
+function reportContainerNames(ctx: Context, config: PortsConfig, root: string): void {
+  for (const c of containerNamesIn(ctx, config, root)) {
+    ctx.out.warn(`${path.basename(c.file)}:${c.line}: service ${c.composeService} sets container_name "${c.name}": one container for every worktree, so the second stack cannot start. \`ports compose --interpolate\` makes it per-project.`);
   }
-  if (existing === content) return { file, changed: false };
-  try {
-    writeFileAtomic(file, content);
-  } catch (error) {
-    throw new PortsError(`Cannot write ${file}: ${(error as Error).message}`, {
-      exitCode: ExitCode.usage,
-      hint: 'Check the folder\'s permissions, or write elsewhere with `--output PATH`.',
-      cause: error,
-    });
-  }
-  return { file, changed: true };
 }
 
 /** Compose loads an override by itself only next to a default base file, and only the first one it finds. */

@@ -8,15 +8,17 @@
 import type { Context } from '../context';
 import type { HealthConfig, PortsConfig } from '../config/schema';
 import { mapBounded } from '../core/bounded';
-import { judgeHealth, type HealthVerdict } from '../core/health-status';
+import { foreignHolder, judgeHealth, type HealthVerdict } from '../core/health-status';
 import type { Allocation } from '../core/registry-schema';
 import { ExitCode, NotFoundError } from '../errors';
 import { probeHttp, probePostgres, probeRedis, probeTcp, DEFAULT_PROBE_HOSTS, type ProbeResult } from '../io/health-probes';
+import { listPublishedPorts, type PublishedPort } from '../io/docker';
 import { findListeners, type Listener } from '../io/listeners';
 import { checkPortAvailable } from '../io/port-probe';
 import { processStartTime } from '../io/process-info';
 import { renderTable } from '../output';
-import { applyReconcile } from '../ops/reconcile';
+import { projectNameFor } from '../ops/env-sync';
+import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
 
 export interface HealthOptions {
   worktree?: string;
@@ -85,7 +87,7 @@ function runProbe(type: ProbeType, port: number, health: HealthConfig, hosts: st
 export async function checkPorts(
   allocations: readonly Allocation[],
   config: PortsConfig,
-  options: { timeoutMs?: number; onProgress?: (done: number, total: number) => void },
+  options: { timeoutMs?: number; onProgress?: (done: number, total: number) => void; ownership?: Ownership },
 ): Promise<Map<number, PortHealth>> {
   const byPort = new Map<number, Allocation>();
   for (const a of allocations) if (!byPort.has(a.port)) byPort.set(a.port, a);
@@ -101,11 +103,40 @@ export async function checkPorts(
     const timeoutMs = options.timeoutMs ?? health.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
     // The listener table already proves a busy port; the bind test covers what it cannot see.
     const [bindFree, probe] = await Promise.all([mine.length > 0 ? false : checkPortAvailable(port), runProbe(type, port, health, hosts, timeoutMs)]);
-    const verdict = judgeHealth({ port, bindFree, listeners: mine, probe, probedHosts: hosts });
+    const own = options.ownership;
+    const foreign = own
+      ? foreignHolder({
+          worktreePath: allocation.worktree_path ?? null,
+          knownWorktrees: own.known,
+          composeProject: own.projects.get(allocation.worktree_path ?? '') ?? null,
+          listeners: mine,
+          containers: own.containers?.filter((c) => c.hostPort === port) ?? null,
+        })
+      : null;
+    const verdict = judgeHealth({ port, bindFree, listeners: mine, probe, probedHosts: hosts, foreignHolder: foreign });
     options.onProgress?.(++done, ports.length);
     return { port, type, verdict, probe, listeners: mine };
   });
   return new Map(results.map((r) => [r.port, r]));
+}
+
+/** What tells a worktree's own listener from another worktree's or project's. */
+interface Ownership {
+  known: string[];
+  projects: Map<string, string>;
+  containers: PublishedPort[] | null;
+}
+
+async function gatherOwnership(ctx: Context, all: readonly Allocation[], selected: readonly Allocation[]): Promise<Ownership> {
+  const paths = [...new Set(selected.map((a) => a.worktree_path).filter((p): p is string => !!p))];
+  const projects = new Map<string, string>();
+  for (const root of paths) projects.set(root, await projectNameFor(ctx, root));
+  const live = (await snapshotForReconcile(ctx))?.worktrees.filter((w) => !w.bare).map((w) => w.canonicalPath) ?? [];
+  return {
+    known: [...new Set([...live, ...all.map((a) => a.worktree_path).filter((p): p is string => !!p)])],
+    projects,
+    containers: await listPublishedPorts({ onSkip: (reason) => ctx.out.debug(`docker: ${reason}`) }),
+  };
 }
 
 const sameAllocation = (a: Allocation, b: Allocation): boolean =>
@@ -126,6 +157,7 @@ export async function refreshHealth(
   if (selected.length === 0) return [];
   const checked = await checkPorts(selected, config, {
     timeoutMs: options.timeoutMs,
+    ownership: await gatherOwnership(ctx, store.read().allocations, selected),
     onProgress: (done, total) => ctx.out.progress(`Checking health: ${done}/${total} ports`),
   });
   ctx.out.progress(null);

@@ -12,11 +12,14 @@ import { renderTable } from '../output';
 import { describeOwner, resolveOwner } from '../ops/owner';
 import { releaseAllocations } from '../ops/release';
 import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
+import { settleRunningContainers } from '../ops/compose-containers';
 
 export interface ReleaseOptions {
   ports: number[];
   worktree?: string;
   services: string[];
+  /** Stop the affected worktrees' running Compose containers instead of refusing. */
+  stopContainers?: boolean;
 }
 
 export async function release(ctx: Context, options: ReleaseOptions): Promise<number> {
@@ -26,6 +29,8 @@ export async function release(ctx: Context, options: ReleaseOptions): Promise<nu
   const store = await ctx.store();
   const snapshot = options.worktree !== undefined ? await snapshotForReconcile(ctx) : 'when-needed';
   const owner: Owner | null = options.ports.length ? null : await resolveOwner(ctx, options.worktree, snapshot === 'when-needed' ? null : snapshot);
+  const paths = owner ? [owner.worktreePath] : (store.readIfExists()?.allocations ?? []).filter((a) => options.ports.includes(a.port)).map((a) => a.worktree_path);
+  for (const root of new Set(paths)) if (root) await settleRunningContainers(ctx, root, { stop: options.stopContainers === true });
   const released = await store.update(async (registry, tx) => {
     await applyReconcile(registry, tx, snapshot, ctx);
     let removed: Allocation[];

@@ -11,6 +11,7 @@ import type { Allocation } from '../core/registry-schema';
 import { ConflictError, NotFoundError, UsageError } from '../errors';
 import { listWorktreesViaSimpleGit, removeWorktreeViaSimpleGit } from '../io/simple-git';
 import { syncWorktreeEnv } from '../ops/env-sync';
+import { settleRunningContainers } from '../ops/compose-containers';
 import { applyReconcile } from '../ops/reconcile';
 import { releaseAllocations } from '../ops/release';
 import { snapshotWorktrees } from '../ops/worktrees';
@@ -18,6 +19,8 @@ import { snapshotWorktrees } from '../ops/worktrees';
 export interface RemoveOptions {
   worktree: string;
   force: boolean;
+  /** Stop the worktree's running Compose containers instead of refusing. */
+  stopContainers?: boolean;
 }
 
 export async function remove(ctx: Context, options: RemoveOptions): Promise<number> {
@@ -37,6 +40,7 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
     // git refuses even with one --force; say why before touching the registry.
     throw new ConflictError(`Worktree ${target.path} is locked; its ports are kept.`, `Unlock it first (\`git worktree unlock ${target.path}\`), then run \`ports remove\` again.`);
   }
+  await settleRunningContainers(ctx, target.canonicalPath, { stop: options.stopContainers === true });
   const owner = { worktree: path.basename(target.canonicalPath), worktreePath: target.canonicalPath };
   const store = await ctx.store();
   const released: Allocation[] = store.exists()

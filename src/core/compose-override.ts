@@ -67,7 +67,7 @@ export const COMPOSE_CUSTOM_TAGS: YAML.Tags = [
 const RESET_SCALAR: YAML.ScalarTag = { tag: '!reset', resolve: () => null as never };
 
 /** Splits on `sep` outside `${…}` and `[…]` (interpolations and IPv6 addresses hold colons). */
-function splitOutside(text: string, sep: string): string[] {
+export function splitOutside(text: string, sep: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let current = '';
@@ -121,6 +121,34 @@ interface ParsedFile {
   services: Map<string, { ports: ComposePort[]; replace: boolean }>;
 }
 
+const MERGE_KEY = '<<';
+
+/** The value of `key` in `map`, following merge keys (`<<: *base`, `<<: [*a, *b]`) as YAML merges do: own keys first, then sources in order. */
+export function lookup(doc: YAML.Document, map: YAML.YAMLMap, key: string, seen = new Set<YAML.Node>()): YAML.Node | null {
+  if (seen.has(map)) return null;
+  seen.add(map);
+  const merges: YAML.Node[] = [];
+  for (const pair of map.items) {
+    if (!YAML.isScalar(pair.key)) continue;
+    if (pair.key.value === key) return YAML.isNode(pair.value) ? deref(doc, pair.value) : null;
+    if (pair.key.value === MERGE_KEY && pair.key.type === YAML.Scalar.PLAIN && YAML.isNode(pair.value)) merges.push(pair.value);
+  }
+  for (const merge of merges) {
+    const sources = YAML.isSeq(merge) ? merge.items : [merge];
+    for (const source of sources) {
+      const resolved = YAML.isNode(source) ? deref(doc, source) : null;
+      if (!YAML.isMap(resolved)) continue;
+      const found = lookup(doc, resolved, key, seen);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+export function deref(doc: YAML.Document, node: YAML.Node): YAML.Node | null {
+  return YAML.isAlias(node) ? ((node.resolve(doc) as YAML.Node | undefined) ?? null) : node;
+}
+
 function parseFile(text: string, file: string): ParsedFile {
   const doc = YAML.parseDocument(text, { customTags: [...COMPOSE_CUSTOM_TAGS, RESET_SCALAR], uniqueKeys: false });
   if (doc.errors.length > 0) {
@@ -131,17 +159,18 @@ function parseFile(text: string, file: string): ParsedFile {
   if (!YAML.isMap(servicesNode)) return { services };
   for (const pair of servicesNode.items) {
     const name = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    const serviceNode = pair.value;
+    const serviceNode = YAML.isNode(pair.value) ? deref(doc, pair.value) : null;
     if (!YAML.isMap(serviceNode)) {
       services.set(name, { ports: [], replace: false });
       continue;
     }
-    const portsNode = serviceNode.get('ports', true);
+    // Through merge keys too (`<<: *defaults`): Compose merges them before it reads ports.
+    const portsNode = lookup(doc, serviceNode, 'ports');
     const tag = YAML.isNode(portsNode) ? portsNode.tag : undefined;
     const replace = tag === '!override' || tag === '!reset';
     const ports: ComposePort[] = [];
     if (YAML.isSeq(portsNode) && tag !== '!reset') {
-      for (const item of portsNode.toJSON() as unknown[]) {
+      for (const item of portsNode.toJS(doc) as unknown[]) {
         const parsed = typeof item === 'string' || typeof item === 'number' ? parseShortPort(item) : isMap(item) ? parseLongPort(item) : null;
         if (!parsed) {
           throw new ConfigError(`${file}: services.${name}.ports has an entry Compose would reject: ${JSON.stringify(item)}.`, { file, hint: 'Fix that entry (see `docker compose config`).' });
@@ -170,10 +199,17 @@ export function parseComposeServices(files: ReadonlyArray<{ file: string; text: 
   return merged;
 }
 
-export type Inference = { ok: true; containerPort: number; protocol: string; hostIp: string | null } | { ok: false; reason: string };
+export type Inference = { ok: true; containerPort: number; protocol: string; protocols: string[]; hostIp: string | null } | { ok: false; reason: string };
+
+/** The protocols the mappings use, tcp first (a DNS server publishes 53 over both). */
+function protocolsOf(ports: readonly ComposePort[]): string[] {
+  const set = new Set(ports.map((p) => p.protocol));
+  return set.size === 0 ? ['tcp'] : [...set].sort((a, b) => (a === 'tcp' ? -1 : b === 'tcp' ? 1 : a.localeCompare(b)));
+}
 
 /**
- * The container port of a service that publishes exactly one (one target and protocol). Ports
+ * The container port of a service that publishes exactly one (one target, over one protocol or
+ * several: TCP+UDP on 53 is one port, one variable). Ports
  * published on a fixed host port are the ones that collide between worktrees, so when exactly
  * one target has a fixed host port it is the one, whatever else the service exposes on
  * Compose-chosen host ports (`"9229"`).
@@ -182,8 +218,7 @@ export function inferContainerPort(service: ComposeServiceInfo): Inference {
   const group = (ports: readonly ComposePort[]) => {
     const targets = new Map<string, ComposePort[]>();
     for (const port of ports) {
-      const key = `${port.target}/${port.protocol}`;
-      targets.set(key, [...(targets.get(key) ?? []), port]);
+      targets.set(port.target, [...(targets.get(port.target) ?? []), port]);
     }
     return targets;
   };
@@ -196,7 +231,8 @@ export function inferContainerPort(service: ComposeServiceInfo): Inference {
   if (!/^\d+$/.test(first.target) || Number(first.target) < 1 || Number(first.target) > 65535) {
     return { ok: false, reason: `service "${service.name}" publishes ${key}, not a single container port` };
   }
-  return { ok: true, containerPort: Number(first.target), protocol: first.protocol, hostIp: sameHostIp(ports) };
+  const protocols = protocolsOf(ports);
+  return { ok: true, containerPort: Number(first.target), protocol: protocols[0]!, protocols, hostIp: sameHostIp(ports) };
 }
 
 /** The host IP all these mappings share (e.g. 127.0.0.1 on purpose), else null. */
@@ -240,21 +276,23 @@ export function planComposeOverride(declared: readonly DeclaredComposeService[],
       skipped.push({ name: d.name, reason: `no Compose service "${composeService}" in the base file(s)${d.composeService ? '' : ' (set `compose.service` for it in your ports config)'}` });
       continue;
     }
-    let mapping: PortMapping;
+    let mappings: PortMapping[];
     if (d.containerPort !== undefined) {
       const same = info.ports.filter((p) => p.target === String(d.containerPort));
-      mapping = { hostPort: d.hostPort, containerPort: d.containerPort, hostIp: sameHostIp(same), protocol: same[0]?.protocol ?? 'tcp' };
+      mappings = protocolsOf(same).map((protocol) => ({ hostPort: d.hostPort, containerPort: d.containerPort!, hostIp: sameHostIp(same), protocol }));
     } else {
       const inferred = inferContainerPort(info);
       if (!inferred.ok) {
         skipped.push({ name: d.name, reason: `${inferred.reason}; set \`compose.containerPort\` for it in your ports config` });
         continue;
       }
-      mapping = { hostPort: d.hostPort, containerPort: inferred.containerPort, hostIp: inferred.hostIp, protocol: inferred.protocol };
+      mappings = inferred.protocols.map((protocol) => ({ hostPort: d.hostPort, containerPort: inferred.containerPort, hostIp: inferred.hostIp, protocol }));
     }
     const entry = byService.get(composeService) ?? { mine: [], targets: new Set<string>() };
-    entry.mine.push(mapping);
-    entry.targets.add(`${mapping.containerPort}/${mapping.protocol ?? 'tcp'}`);
+    for (const mapping of mappings) {
+      entry.mine.push(mapping);
+      entry.targets.add(`${mapping.containerPort}/${mapping.protocol ?? 'tcp'}`);
+    }
     byService.set(composeService, entry);
   }
   const services: OverrideService[] = [];

@@ -4,6 +4,7 @@
  * involved, the process or container, and the command that resolves it. Used by `ports check`
  * (and `ports doctor`), which gather the facts.
  */
+import { worktreeOf } from './health-status';
 import type { Allocation, Registry } from './registry-schema';
 
 export const CONFLICT_KINDS = [
@@ -16,6 +17,7 @@ export const CONFLICT_KINDS = [
   'overlapping_ranges',
   'metadata_out_of_step',
   'allocation_mismatch',
+  'container_name',
 ] as const;
 export type ConflictKind = (typeof CONFLICT_KINDS)[number];
 
@@ -98,6 +100,8 @@ export interface ConflictFacts {
   composeProjects: ReadonlyMap<string, string>;
   /** Path separator of the platform, for "is this cwd inside that worktree". */
   sep?: string;
+  /** Fixed `container_name:` settings in the worktree's compose files. */
+  containerNames?: ReadonlyArray<{ file: string; line: number; composeService: string; name: string }>;
 }
 
 function ref(a: Allocation): AllocationRef {
@@ -150,15 +154,6 @@ function registryConflicts(allocations: readonly Allocation[]): Conflict[] {
   return found;
 }
 
-/** The live worktree whose folder holds `dir` (the deepest, for worktrees nested in the main one). */
-function worktreeOf(dir: string, live: readonly string[], sep: string): string | null {
-  let best: string | null = null;
-  for (const root of live) {
-    const inside = dir === root || dir.startsWith(root.endsWith(sep) ? root : root + sep);
-    if (inside && (best === null || root.length > best.length)) best = root;
-  }
-  return best;
-}
 
 function containerRef(p: PublishedPortFact): ContainerRef {
   return { name: p.containerName, id: p.containerId.slice(0, 12), image: p.image, compose_project: p.composeProject, compose_service: p.composeService };
@@ -338,6 +333,14 @@ export function findConflicts(facts: ConflictFacts): Conflict[] {
     ...rangeConflicts(registry),
     ...metadataConflicts(registry),
     ...mismatches,
+    ...(facts.containerNames ?? []).map((c) =>
+      conflict(
+        'container_name',
+        `${c.file}:${c.line}: service ${c.composeService} sets container_name "${c.name}": every worktree's stack creates that one container, so a second stack cannot start (the per-worktree COMPOSE_PROJECT_NAME does not apply to it).`,
+        'ports compose --interpolate (makes it per-project), or remove container_name',
+        [],
+      ),
+    ),
   ];
   return found.sort((a, b) => CONFLICT_KINDS.indexOf(a.kind) - CONFLICT_KINDS.indexOf(b.kind));
 }

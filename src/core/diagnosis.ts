@@ -35,6 +35,7 @@ export const FINDING_KINDS = [
   'loopback_only',
   'health_stale',
   'not_started',
+  'container_name',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
@@ -265,6 +266,7 @@ function conflictFindings(facts: DiagnosisFacts): Finding[] {
       unknown_service: 'An allocation of a service without a range',
       overlapping_ranges: 'Two ranges overlap',
       metadata_out_of_step: "The registry's metadata is out of step",
+      container_name: 'A Compose service has a fixed container_name',
     };
     let fixable = FIXABLE_CONFLICTS.has(c.kind);
     // A block the user broke by hand (two blocks, no end marker) is theirs to repair.

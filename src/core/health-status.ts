@@ -31,6 +31,8 @@ export interface HealthFacts {
   probe: ProbeFact | null;
   /** The hosts the probe tried, for the message when none answered. */
   probedHosts: readonly string[];
+  /** Who holds the port when that is not the worktree's own process or container (see foreignHolder); such a port is never healthy. */
+  foreignHolder?: string | null;
 }
 
 export interface HealthVerdict {
@@ -75,6 +77,10 @@ export function judgeHealth(facts: HealthFacts): HealthVerdict {
       detail: `nothing listens on ${facts.port}`,
     };
   }
+  if (facts.foreignHolder) {
+    // Whatever answers is not this worktree's service: its PID is not the worktree's either.
+    return { status: 'unhealthy', pid: null, command: null, level: 2, detail: `held by ${facts.foreignHolder}, not by this worktree` };
+  }
   const owner = pickListener(listeners, probe?.host ?? null);
   const pid = owner?.pid ?? null;
   const command = owner?.command ?? null;
@@ -91,4 +97,50 @@ export function judgeHealth(facts: HealthFacts): HealthVerdict {
     detail = `${probe.detail} (but ${owner.pid !== null ? `PID ${owner.pid}` : 'a process'} listens on ${owner.address})`;
   }
   return { status: 'unhealthy', pid, command, level: 3, detail };
+}
+
+export interface OwnershipFacts {
+  /** The allocation's worktree folder; null (allocated by name): not judged. */
+  worktreePath: string | null;
+  /** The repository's worktree folders: a cwd in a nested worktree belongs to that one. */
+  knownWorktrees: readonly string[];
+  /** The worktree's Compose project (its COMPOSE_PROJECT_NAME). */
+  composeProject: string | null;
+  listeners: ReadonlyArray<{ pid: number | null; command: string | null; cwd?: string | null }>;
+  /** Containers publishing the port; null when Docker could not be asked. */
+  containers: ReadonlyArray<{ containerName: string; composeProject: string | null }> | null;
+  sep?: string;
+}
+
+/** The worktree whose folder holds `dir` (the deepest, for worktrees nested in the main one). */
+export function worktreeOf(dir: string, roots: readonly string[], sep: string): string | null {
+  let best: string | null = null;
+  for (const root of roots) {
+    const inside = dir === root || dir.startsWith(root.endsWith(sep) ? root : root + sep);
+    if (inside && (best === null || root.length > best.length)) best = root;
+  }
+  return best;
+}
+
+/**
+ * Who holds a worktree's port when it is not the worktree: a container of another Compose
+ * project (a published port's listener is Docker's proxy, so containers decide first), or a
+ * process working in another worktree of the repository. null: the worktree's own, or nothing
+ * to judge by (allocated by name, PID or folder hidden, a folder outside every worktree).
+ */
+export function foreignHolder(facts: OwnershipFacts): string | null {
+  if (!facts.worktreePath) return null;
+  const sep = facts.sep ?? '/';
+  if (facts.containers && facts.containers.length > 0) {
+    const foreign = facts.containers.find((c) => !facts.composeProject || c.composeProject !== facts.composeProject);
+    if (!foreign) return null;
+    return `container ${foreign.containerName}${foreign.composeProject ? ` of the Compose project ${foreign.composeProject}` : ''}`;
+  }
+  const roots = facts.knownWorktrees.includes(facts.worktreePath) ? facts.knownWorktrees : [...facts.knownWorktrees, facts.worktreePath];
+  for (const l of facts.listeners) {
+    if (l.pid === null || !l.cwd) continue;
+    const worktree = worktreeOf(l.cwd, roots, sep);
+    if (worktree !== null && worktree !== facts.worktreePath) return `PID ${l.pid} (${l.command ?? '?'}) of the worktree at ${worktree}`;
+  }
+  return null;
 }

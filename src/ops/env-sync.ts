@@ -72,7 +72,7 @@ export async function syncWorktreeEnv(ctx: Context, registry: Registry, worktree
     ctx.out.debug(`${result.deleted ? 'removed' : 'wrote'} ${result.file}`);
     // A generated Compose override must follow too. One stat here; Compose code loads only if it exists.
     if (fs.existsSync(path.join(worktreeRoot, config.compose.overrideFile))) {
-      const { refreshGeneratedOverride } = await import('../commands/compose');
+      const { refreshGeneratedOverride } = await import('./compose-override');
       const refreshed = await refreshGeneratedOverride(ctx, worktreeRoot, mine);
       if (refreshed) ctx.out.info(`ports: updated ${refreshed} to the worktree's ports`);
     }

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { git, makeRepo, privateRanges, readRegistry, removeTempDirs, runPorts, runPortsAsync } from '../helpers/cli';
+import { git, makeRepo, privateRanges, readRegistry, removeTempDirs, runPorts, runPortsAsync, tempDir } from '../helpers/cli';
+import { fakeComposeV2Bin } from '../helpers/docker';
 
 afterAll(removeTempDirs);
 
@@ -142,7 +143,7 @@ describe('ports CLI (built bin)', () => {
     const repo = makeRepo({ ranges, services: { web: { compose: { containerPort: 80 } } } });
     fs.writeFileSync(path.join(repo.root, 'compose.yaml'), 'services:\n  web:\n    image: busybox\n    ports: ["8080:80"]\n');
     const override = path.join(repo.root, 'docker-compose.override.yml');
-    expect(runPorts(['compose', '--write'], { cwd: repo.root, env: repo.env }).code).toBe(0);
+    expect(runPorts(['compose', '--write'], { cwd: repo.root, env: { ...repo.env, PATH: `${fakeComposeV2Bin(tempDir(), '2.27.0')}${path.delimiter}${repo.env.PATH}` } }).code).toBe(0);
     expect(fs.readFileSync(override, 'utf8')).toContain('"21400:80"');
     expect(runPorts(['release'], { cwd: repo.root, env: repo.env }).code).toBe(0);
     const moved = runPorts(['allocate', 'web', '--port', '21405'], { cwd: repo.root, env: repo.env });

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { parse as dotenvParse } from 'dotenv';
 import { OVERRIDE_HEADER } from '../../src/core/compose-override';
-import { makeRepo, portsBin, privateRange, runPorts, testEnv, type TestRepo } from '../helpers/docker';
+import { fakeComposeV2Bin, makeRepo, portsBin, privateRange, runPorts, testEnv, type TestRepo } from '../helpers/docker';
 
 const OVERRIDE_TAG: YAML.CollectionTag = { tag: '!override', collection: 'seq', resolve: (seq) => seq as never };
 const PRINT_ENV = ['node', '-e', 'const e = process.env; console.log(JSON.stringify({ web: e.PORT_WEB, db: e.PORT_DB, project: e.COMPOSE_PROJECT_NAME, git: Object.keys(e).filter((k) => k.startsWith("GIT_")) }))'];
@@ -16,6 +16,8 @@ const PRINT_ENV = ['node', '-e', 'const e = process.env; console.log(JSON.string
 let repo: TestRepo;
 let wt: string;
 let range: { start: number; end: number };
+/** `ports compose --write` needs a Compose that reads `!override` (≥ 2.24). */
+let v2: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   range = await privateRange(20);
@@ -28,6 +30,7 @@ beforeAll(async () => {
     '.gitignore': 'design/\n.env\ndocker-compose.override.yml\n',
   });
   wt = repo.addWorktree('feature-x');
+  v2 = testEnv({ NO_COLOR: '1', PATH: `${fakeComposeV2Bin(repo.dir, '2.27.0')}${path.delimiter}${process.env.PATH}` });
 });
 afterAll(() => repo?.cleanup());
 
@@ -129,11 +132,11 @@ describe('ports compose', () => {
   });
 
   it('writes it with --write, rewrites only when it changed, and prints plain lists with --plain', () => {
-    const first = ports(['compose', '--write']);
+    const first = ports(['compose', '--write'], { env: v2 });
     expect(first).toMatchObject({ status: 0, stdout: `${overridePath()}\n` });
     expect(first.stderr).toContain(`Wrote ${overridePath()}.`);
     expect(fs.readFileSync(overridePath(), 'utf8')).toBe(`${ports(['compose']).stdout}`);
-    expect(ports(['compose', '--write']).stderr).toContain('is up to date');
+    expect(ports(['compose', '--write'], { env: v2 }).stderr).toContain('is up to date');
     const plain = ports(['compose', '--plain']).stdout;
     expect(plain).not.toContain('!override');
     expect(YAML.parse(plain).services.web.ports).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+:80$/)]);
@@ -143,7 +146,7 @@ describe('ports compose', () => {
     const sub = path.join(wt, 'src', 'deep');
     fs.mkdirSync(sub, { recursive: true });
     fs.rmSync(overridePath(), { force: true });
-    const run = ports(['compose', '--write'], { cwd: sub });
+    const run = ports(['compose', '--write'], { cwd: sub, env: v2 });
     expect(run).toMatchObject({ status: 0, stdout: `${overridePath()}\n` });
     expect(fs.existsSync(overridePath())).toBe(true);
   });
@@ -152,7 +155,7 @@ describe('ports compose', () => {
     const mine = 'services:\n  web:\n    environment: [DEBUG=1]\n';
     const file = path.join(wt, 'compose.override.yaml');
     fs.writeFileSync(file, mine);
-    const run = ports(['compose', '--write', '--output', 'compose.override.yaml']);
+    const run = ports(['compose', '--write', '--output', 'compose.override.yaml'], { env: v2 });
     expect(run.status).toBe(4);
     expect(run.stderr).toContain(`${file} exists and was not written by ports`);
     expect(fs.readFileSync(file, 'utf8')).toBe(mine);
@@ -161,7 +164,7 @@ describe('ports compose', () => {
 
   it('warns when Compose would load another override file instead of ours', () => {
     fs.writeFileSync(path.join(wt, 'compose.override.yml'), 'services: {}\n');
-    const run = ports(['compose', '--write']);
+    const run = ports(['compose', '--write'], { env: v2 });
     expect(run.status).toBe(0);
     expect(run.stderr).toContain(`Compose will load ${path.join(wt, 'compose.override.yml')}, not ${overridePath()}`);
     fs.rmSync(path.join(wt, 'compose.override.yml'));

@@ -211,3 +211,16 @@ export function runPortsAsync(args: readonly string[], options: { cwd: string; e
     );
   });
 }
+
+/**
+ * A folder to put first on PATH whose `docker` answers `docker compose version` as Compose
+ * `version` would (Compose v2 cannot be installed here) and runs the real docker for anything else.
+ */
+export function fakeComposeV2Bin(dir: string, version: string): string {
+  const bin = path.join(dir, `compose-v${version}`);
+  fs.mkdirSync(bin, { recursive: true });
+  const real = spawnSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).stdout.trim();
+  const script = `#!/bin/sh\nif [ "$1" = compose ] && [ "$2" = version ]; then echo "Docker Compose version v${version}"; exit 0; fi\n${real ? `exec ${real} "$@"` : 'exit 127'}\n`;
+  fs.writeFileSync(path.join(bin, 'docker'), script, { mode: 0o755 });
+  return bin;
+}

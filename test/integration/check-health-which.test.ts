@@ -440,7 +440,9 @@ describeWithDocker('containers on a real engine', () => {
 
     await waitFor('httpd in the container', async () => (await httpGet(own.port).catch(() => '')) || undefined);
     const health = await ports(repo.main, ['health', '--worktree', 'feat', '--json']);
-    expect(health.json<HealthJson[]>().map((r) => [r.port, r.health_status])).toEqual(expect.arrayContaining([[own.port, 'healthy'], [other.port, 'healthy']]));
+    // Another project's container answers on feat's port, but it is not feat's service.
+    expect(health.json<HealthJson[]>().map((r) => [r.port, r.health_status])).toEqual(expect.arrayContaining([[own.port, 'healthy'], [other.port, 'unhealthy']]));
+    expect(readRegistry(repo).allocations.find((a) => a.port === other.port)).toMatchObject({ process_id: null });
 
     const which = await ports(repo.main, ['which', String(own.port)]);
     expect(which.code).toBe(0);

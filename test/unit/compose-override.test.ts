@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as YAML from 'yaml';
 import {
   OVERRIDE_HEADER,
@@ -100,17 +102,18 @@ services:
 
 describe('inferContainerPort', () => {
   it.each<[string, string, ReturnType<typeof inferContainerPort>]>([
-    ['one mapping', '["8080:80"]', { ok: true, containerPort: 80, protocol: 'tcp', hostIp: null }],
-    ['the same target on two host IPs', '["0.0.0.0:8080:80", "[::]:8080:80"]', { ok: true, containerPort: 80, protocol: 'tcp', hostIp: null }],
-    ['a loopback-only mapping keeps its IP', '["127.0.0.1:8080:80"]', { ok: true, containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1' }],
-    ['a udp mapping', '["5353:53/udp"]', { ok: true, containerPort: 53, protocol: 'udp', hostIp: null }],
-    ['the one on a fixed host port, beside ports Compose picks', '["8080:80", "9229", "127.0.0.1::9230"]', { ok: true, containerPort: 80, protocol: 'tcp', hostIp: null }],
-    ['one port on a Compose-picked host port', '["80"]', { ok: true, containerPort: 80, protocol: 'tcp', hostIp: null }],
-    ['two on Compose-picked host ports', '["80", "443"]', { ok: false, reason: 'service "web" publishes 2 container ports (80/tcp, 443/tcp)' }],
-    ['two container ports', '["8080:80", "8443:443"]', { ok: false, reason: 'service "web" publishes 2 container ports (80/tcp, 443/tcp)' }],
+    ['one mapping', '["8080:80"]', { ok: true, containerPort: 80, protocol: 'tcp', protocols: ['tcp'], hostIp: null }],
+    ['the same target on two host IPs', '["0.0.0.0:8080:80", "[::]:8080:80"]', { ok: true, containerPort: 80, protocol: 'tcp', protocols: ['tcp'], hostIp: null }],
+    ['a loopback-only mapping keeps its IP', '["127.0.0.1:8080:80"]', { ok: true, containerPort: 80, protocol: 'tcp', protocols: ['tcp'], hostIp: '127.0.0.1' }],
+    ['a udp mapping', '["5353:53/udp"]', { ok: true, containerPort: 53, protocol: 'udp', protocols: ['udp'], hostIp: null }],
+    ['the one on a fixed host port, beside ports Compose picks', '["8080:80", "9229", "127.0.0.1::9230"]', { ok: true, containerPort: 80, protocol: 'tcp', protocols: ['tcp'], hostIp: null }],
+    ['one port on a Compose-picked host port', '["80"]', { ok: true, containerPort: 80, protocol: 'tcp', protocols: ['tcp'], hostIp: null }],
+    ['TCP and UDP on one container port: one port, both protocols', '["1053:53/udp", "1053:53"]', { ok: true, containerPort: 53, protocol: 'tcp', protocols: ['tcp', 'udp'], hostIp: null }],
+    ['two on Compose-picked host ports', '["80", "443"]', { ok: false, reason: 'service "web" publishes 2 container ports (80, 443)' }],
+    ['two container ports', '["8080:80", "8443:443"]', { ok: false, reason: 'service "web" publishes 2 container ports (80, 443)' }],
     ['no ports', '[]', { ok: false, reason: 'service "web" publishes no port' }],
-    ['a range', '["8000-8001:8000-8001"]', { ok: false, reason: 'service "web" publishes 8000-8001/tcp, not a single container port' }],
-    ['an interpolated container port', '["8080:${INNER}"]', { ok: false, reason: 'service "web" publishes ${INNER}/tcp, not a single container port' }],
+    ['a range', '["8000-8001:8000-8001"]', { ok: false, reason: 'service "web" publishes 8000-8001, not a single container port' }],
+    ['an interpolated container port', '["8080:${INNER}"]', { ok: false, reason: 'service "web" publishes ${INNER}, not a single container port' }],
   ])('%s', (_label, ports, expected) => {
     expect(inferContainerPort(services(`services:\n  web:\n    ports: ${ports}\n`).get('web')!)).toEqual(expected);
   });
@@ -142,7 +145,7 @@ services:
       { service: 'db', ports: [{ hostPort: 5433, containerPort: 5432, hostIp: null, protocol: 'tcp' }] },
     ]);
     expect(plan.skipped).toEqual([
-      { name: 'api', reason: 'service "api" publishes 2 container ports (3000/tcp, 3001/tcp); set `compose.containerPort` for it in your ports config' },
+      { name: 'api', reason: 'service "api" publishes 2 container ports (3000, 3001); set `compose.containerPort` for it in your ports config' },
       { name: 'cache', reason: 'no Compose service "cache" in the base file(s) (set `compose.service` for it in your ports config)' },
     ]);
     expect(plan.notes).toEqual([expect.stringContaining('"7000:7000/udp" is not published by the override')]);
@@ -166,6 +169,27 @@ services:
       },
     ]);
     expect(plan.notes).toEqual([]);
+  });
+});
+
+describe('parseComposeServices with anchors and merge keys', () => {
+  it('reads ports a service gets through `<<: *anchor`, as Compose does', () => {
+    const text = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'compose', 'anchors-merge.yml'), 'utf8');
+    const parsed = parseComposeServices([{ file: 'anchors-merge.yml', text }]);
+    expect(parsed.get('api')!.ports.map((p) => `${p.published}:${p.target}`)).toEqual(['8000:8000']);
+    expect(parsed.get('worker')!.ports).toEqual([]);
+    expect(planComposeOverride([{ name: 'api', hostPort: 21000 }], parsed).services).toEqual([{ service: 'api', ports: [{ hostPort: 21000, containerPort: 8000, hostIp: null, protocol: 'tcp' }] }]);
+  });
+});
+
+describe('planComposeOverride with TCP and UDP on one port', () => {
+  it('publishes the allocated port over both protocols, inferred or configured', () => {
+    const base = services('services:\n  dns:\n    ports: ["1053:53/udp", "1053:53/tcp"]\n');
+    for (const containerPort of [undefined, 53]) {
+      const plan = planComposeOverride([{ name: 'dns', hostPort: 21053, containerPort }], base);
+      expect(plan).toEqual({ services: [{ service: 'dns', ports: [{ hostPort: 21053, containerPort: 53, hostIp: null, protocol: 'tcp' }, { hostPort: 21053, containerPort: 53, hostIp: null, protocol: 'udp' }] }], skipped: [], notes: [] });
+      expect(renderComposeOverride(plan.services)).toContain('ports: !override [ "21053:53", "21053:53/udp" ]');
+    }
   });
 });
 
