@@ -156,7 +156,7 @@ async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
   let conflicts: DiagnosisFacts['conflicts'] = [];
   let docker = false;
   if (state.kind === 'ok') {
-    const { collectConflicts } = await import('./check');
+    const { collectConflicts } = await import('../ops/conflicts');
     ({ conflicts, docker } = await collectConflicts(ctx));
   }
   const facts: DiagnosisFacts = {
@@ -275,7 +275,7 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
     }
   }
   if (has('hooks_missing') || has('hooks_broken')) {
-    const { installHook } = await import('./install');
+    const { installHook } = await import('../ops/hook-install');
     const result = await installHook(ctx);
     done.push(`${result.action === 'chained' ? 'added ports to' : result.action === 'updated' ? 'repaired' : 'installed'} the post-checkout hook ${result.location.file}`);
   }

@@ -1,0 +1,96 @@
+/**
+ * Puts the post-checkout block in place, or takes it out. An existing shell hook gets our block
+ * at its top (its own lines kept); a hook in another language, or a symlink, is kept as
+ * `post-checkout.ports-chained` and run after ours.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Context } from '../context';
+import {
+  CHAINED_SUFFIX,
+  chainWrapper,
+  hasHookBlock,
+  insertHookBlock,
+  isLeftoverOfOurs,
+  isShellScript,
+  removeHookBlock,
+  renderHookBlock,
+} from '../core/hook-script';
+import { writeFileAtomic } from '../io/atomic-write';
+import { locateHook, packageRoot, type HookLocation } from './hooks-location';
+
+const HOOK = 'post-checkout';
+
+/**
+ * Where the hook finds the tool, in order: the main worktree's node_modules copy when the
+ * project depends on ports (a new worktree has no node_modules of its own), then the absolute
+ * path of the ports that runs this install (a global install or a checkout used on another repo).
+ */
+export async function toolCandidates(ctx: Context): Promise<string[]> {
+  const own = packageRoot();
+  const pkg = JSON.parse(fs.readFileSync(path.join(own, 'package.json'), 'utf8')) as { name: string };
+  const candidates: string[] = [];
+  const repo = await ctx.repo();
+  if (repo.mainRoot) {
+    try {
+      const project = JSON.parse(fs.readFileSync(path.join(repo.mainRoot, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+      const dependsOnUs = ['dependencies', 'devDependencies', 'optionalDependencies'].some((k) => project[k]?.[pkg.name] !== undefined);
+      if (dependsOnUs) candidates.push(path.join(repo.mainRoot, 'node_modules', pkg.name, 'bin', 'ports.js'));
+    } catch {
+      // no package.json in the project: not a Node project, use the absolute path only
+    }
+  }
+  const ownBin = path.join(own, 'bin', 'ports.js');
+  if (!candidates.includes(ownBin)) candidates.push(ownBin);
+  return candidates;
+}
+
+export interface InstallResult {
+  location: HookLocation;
+  action: 'installed' | 'updated' | 'unchanged' | 'chained' | 'removed' | 'restored' | 'absent';
+  candidates?: string[];
+}
+
+/** Writes the hook executable; an existing hook keeps its permissions (plus x wherever it is readable). */
+function writeExecutable(file: string, content: string, previousMode = 0o755): void {
+  const mode = previousMode | ((previousMode & 0o444) >> 2);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeFileAtomic(file, content, { mode });
+  fs.chmodSync(file, mode);
+}
+
+export async function installHook(ctx: Context): Promise<InstallResult> {
+  const location = await locateHook(ctx, HOOK);
+  const candidates = await toolCandidates(ctx);
+  const template = fs.readFileSync(path.join(packageRoot(), 'hooks', HOOK), 'utf8');
+  const block = renderHookBlock(template, candidates, process.execPath);
+  const existing = fs.existsSync(location.file) ? fs.readFileSync(location.file, 'utf8') : null;
+  // A symlinked hook (often to a script the project tracks) is chained too: editing it would write
+  // through the link into that script, and uninstall could not give the link back.
+  const symlinked = existing !== null && fs.lstatSync(location.file).isSymbolicLink();
+  if (existing !== null && !hasHookBlock(existing) && (symlinked || !isShellScript(existing))) {
+    fs.renameSync(location.file, location.file + CHAINED_SUFFIX);
+    writeExecutable(location.file, chainWrapper(block, HOOK));
+    return { location, action: 'chained', candidates };
+  }
+  const next = insertHookBlock(existing, block, location.kind === 'husky' ? '#!/usr/bin/env sh' : '#!/bin/sh');
+  if (next === existing) return { location, action: 'unchanged', candidates };
+  writeExecutable(location.file, next, existing === null ? undefined : fs.statSync(location.file).mode & 0o777);
+  return { location, action: existing === null ? 'installed' : hasHookBlock(existing) ? 'updated' : 'chained', candidates };
+}
+
+export async function uninstallHook(ctx: Context): Promise<InstallResult> {
+  const location = await locateHook(ctx, HOOK);
+  if (!fs.existsSync(location.file)) return { location, action: 'absent' };
+  const existing = fs.readFileSync(location.file, 'utf8');
+  const chained = location.file + CHAINED_SUFFIX;
+  if (fs.existsSync(chained) && existing.includes(CHAINED_SUFFIX)) {
+    fs.renameSync(chained, location.file);
+    return { location, action: 'restored' };
+  }
+  if (!hasHookBlock(existing)) return { location, action: 'absent' };
+  const rest = removeHookBlock(existing);
+  if (isLeftoverOfOurs(rest) || isLeftoverOfOurs(rest, '#!/usr/bin/env sh')) fs.rmSync(location.file);
+  else writeFileAtomic(location.file, rest, { mode: fs.statSync(location.file).mode & 0o777 });
+  return { location, action: 'removed' };
+}
