@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { parse as dotenvParse } from 'dotenv';
 import { OVERRIDE_HEADER } from '../../src/core/compose-override';
-import { makeRepo, portsBin, privateRange, runPorts, testEnv, type TestRepo } from '../helpers/docker';
+import { portsBin, runPorts } from '../helpers/cli';
+import { privateRange, testEnv } from '../helpers/docker';
+import { makeRepoWithFiles as makeRepo, type TestRepo } from '../helpers/repo';
 
 const OVERRIDE_TAG: YAML.CollectionTag = { tag: '!override', collection: 'seq', resolve: (seq) => seq as never };
 const PRINT_ENV = ['node', '-e', 'const e = process.env; console.log(JSON.stringify({ web: e.PORT_WEB, db: e.PORT_DB, project: e.COMPOSE_PROJECT_NAME, git: Object.keys(e).filter((k) => k.startsWith("GIT_")) }))'];
