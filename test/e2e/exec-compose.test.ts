@@ -34,7 +34,8 @@ beforeAll(async () => {
 afterAll(() => repo?.cleanup());
 
 function ports(args: string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return runPorts(args, { cwd: options.cwd ?? wt, input: options.input, env: options.env });
+  const { status, stdout, stderr } = runPorts(args, { cwd: options.cwd ?? wt, input: options.input, env: options.env });
+  return { status, stdout, stderr };
 }
 
 describe('ports exec', () => {

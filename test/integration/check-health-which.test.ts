@@ -22,10 +22,18 @@ import {
   startSilentTcpServer,
   freePort,
   canListenOn,
+  postgresAvailability,
+  redisAvailability,
+  testWhen,
   type Stoppable,
 } from '../helpers/servers';
 
 const cleanEnv: NodeJS.ProcessEnv = testCleanEnv();
+
+const redisOrPostgres = [redisAvailability(), postgresAvailability()];
+const withRedisOrPostgres = testWhen(
+  redisOrPostgres.some((a) => a.ok) ? { ok: true } : { ok: false, reason: 'neither redis-server nor PostgreSQL is installed (run .ci/install-services.sh)' },
+);
 
 function git(cwd: string, ...args: string[]): string {
   return repoGit(args, cwd);
@@ -287,14 +295,13 @@ describe('ports health', () => {
     expect(missing.code).toBe(2);
   });
 
-  test('real redis-server and PostgreSQL answer their handshakes; the PID recorded is the server\'s', async () => {
+  withRedisOrPostgres('real redis-server and PostgreSQL answer their handshakes; the PID recorded is the server\'s', async () => {
     const redis = await startRedis();
     const postgres = await startPostgres();
     if (!redis) console.warn('skipped: redis-server not found (run .ci/install-services.sh)');
     if (!postgres) console.warn('skipped: PostgreSQL not found (run .ci/install-services.sh)');
     if (redis) started.push(redis);
     if (postgres) started.push(postgres);
-    if (!redis && !postgres) return;
     const repo = newRepo({ services: { cache: { health: { type: 'redis' } }, database: { health: { type: 'postgres' } } } });
     writeRegistry(repo, [...(redis ? [allocation(redis.port, 'main', repo.main, 'cache')] : []), ...(postgres ? [allocation(postgres.port, 'main', repo.main, 'database')] : [])]);
     const result = await ports(repo.main, ['health', '--json']);
