@@ -289,7 +289,7 @@ withTmpfs('a full disk (64k tmpfs): writes fail with exit 5, the registry is unc
   try {
     const registry = path.join(dir, 'ports.json');
     // Big enough that its replacement needs more pages than are left, while the lock's one page still fits.
-    const big = registryWith(Array.from({ length: 80 }, (_, i) => ({ port: 41000 + i, worktree: i === 0 ? 'alpha' : `w-${i}`, service: 'svc', description: 'x'.repeat(80) })));
+    const big = registryWith(Array.from({ length: 80 }, (_, i) => ({ port: 27000 + i, worktree: i === 0 ? 'alpha' : `w-${i}`, service: 'svc', description: 'x'.repeat(80) })));
     writeJson(registry, big);
     const page = 4096;
     const { bavail, bsize } = fs.statfsSync(dir);
@@ -299,7 +299,7 @@ withTmpfs('a full disk (64k tmpfs): writes fail with exit 5, the registry is unc
     fs.writeFileSync(path.join(dir, 'filler'), Buffer.alloc(free - 2 * page));
     const before = snapshot(registry);
     const [allocate, status, release] = await runAll(registry);
-    const releasePort = await runPorts(['release', '41001', '--registry', registry], { cwd: dir });
+    const releasePort = await runPorts(['release', '27001', '--registry', registry], { cwd: dir });
     for (const [label, run] of [['allocate', allocate!.run], ['release --worktree', release!.run], ['release PORT', releasePort]] as const) {
       expect(`${label}: exit ${run.code}`).toBe(`${label}: exit 5`);
       expect(run.stderr).toContain(registry);

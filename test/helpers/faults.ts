@@ -36,7 +36,11 @@ export function writeJson(file: string, value: unknown): void {
   fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
 }
 
-/** A config with one private range, so no test collides with well-known ports. */
+/**
+ * A config with one private range, so no test collides with well-known ports. The fault tests
+ * use 27000-27999: below 32768, Linux's ephemeral range, where the listen(0) and outgoing
+ * connections of tests running in parallel land and would make a port look busy.
+ */
 export function privateRangeConfig(dir: string, service: string, start: number, end: number): string {
   const file = path.join(dir, 'ports-config.json');
   writeJson(file, { ranges: { [service]: { start, end, description: 'fault-injection tests' } } });
@@ -47,7 +51,7 @@ export function privateRangeConfig(dir: string, service: string, start: number, 
 export function registryWith(allocations: Partial<Allocation>[], ranges: Registry['ranges'] = {}): Registry {
   const full = allocations.map(
     (a, i): Allocation => ({
-      port: 41000 + i,
+      port: 27000 + i,
       worktree: `w-${i}`,
       service: 'web',
       allocated_at: '2026-11-24T10:00:00.000Z',
@@ -61,7 +65,7 @@ export function registryWith(allocations: Partial<Allocation>[], ranges: Registr
   return {
     ranges: {
       web: { start: 8080, end: 8099, description: 'HTTP web servers and frontend development servers' },
-      svc: { start: 41000, end: 41999, description: 'fault-injection tests' },
+      svc: { start: 27000, end: 27999, description: 'fault-injection tests' },
       ...ranges,
     },
     allocations: full,
