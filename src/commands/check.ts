@@ -1,8 +1,8 @@
 /**
- * `ports check`: the conflict report (SPEC §5). Gathers what the rules in core/conflicts need —
- * the registry, `git worktree list`, who listens on the allocated ports, what Docker publishes,
- * each worktree's .env block — and prints every conflict with the command that resolves it.
- * Reads only; exit 4 when any conflict is found, 0 when clean.
+ * `ports check`: the conflict report. ops/conflicts gathers what the rules in core/conflicts
+ * need — the registry, `git worktree list`, who listens on the allocated ports, what Docker
+ * publishes, each worktree's .env block; this prints every conflict with the command that
+ * resolves it. Reads only; exit 4 when any conflict is found, 0 when clean.
  */
 import type { Context } from '../context';
 import { CONFLICT_KINDS, type Conflict, type ConflictKind } from '../core/conflicts';

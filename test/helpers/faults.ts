@@ -47,7 +47,7 @@ export function privateRangeConfig(dir: string, service: string, start: number, 
   return file;
 }
 
-/** A valid registry (seed format) holding `allocations`. */
+/** A valid registry (docs/design.md, "The registry contract") holding `allocations`. */
 export function registryWith(allocations: Partial<Allocation>[], ranges: Registry['ranges'] = {}): Registry {
   const full = allocations.map(
     (a, i): Allocation => ({

@@ -1,5 +1,5 @@
 /**
- * `ports install` / `ports uninstall` without husky (SPEC §4, issue 3): the hook goes into the
+ * `ports install` / `ports uninstall` without husky (issue 3): the hook goes into the
  * common hooks folder (or core.hooksPath), an existing hook keeps running (a shell hook gets our
  * block at its top; any other hook is chained as post-checkout.ports-chained), uninstall puts
  * each back exactly, and the hook finds the tool from every worktree — or says clearly that it
@@ -169,7 +169,7 @@ describe('without husky: the common hooks folder', () => {
 describe('the hook finds the tool from every worktree', () => {
   test('a project that depends on ports runs the main worktree\'s node_modules copy first, so the hook survives losing the installer', () => {
     const repo = makeRepo({ base: 24500, packageJson: { name: 'app', private: true, devDependencies: { ports: 'file:../ports' } } });
-    // What `npm install` leaves in the main worktree (a copy: npm's file: link would point into /work/main).
+    // What `npm install` leaves in the main worktree (a copy: npm's file: link would point into this checkout).
     fs.cpSync(copyPackage(), path.join(repo.main, 'node_modules', 'ports'), { recursive: true });
     fs.writeFileSync(path.join(repo.main, '.gitignore'), 'node_modules/\n');
     const installer = copyPackage('ports-installer-');
