@@ -1,5 +1,5 @@
 /**
- * The seed system's functions as a TypeScript API. Each call runs the same code as the CLI on
+ * The port system's functions as a TypeScript API. Each call runs the same code as the CLI on
  * the registry of the repository around `options.cwd` (default: process.cwd()).
  */
 import { createContext, type Context } from './context';

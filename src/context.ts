@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import type { PortsConfig } from './config/schema';
 import type { RegistryStore } from './io/registry-store';
 import type { RepoInfo } from './io/git';
+import type { Output } from './output';
+
+export type { Output } from './output';
 
 export interface GlobalOptions {
   json: boolean;
@@ -16,27 +19,6 @@ export interface GlobalOptions {
   cwd: string;
   config: string | undefined;
   registry: string | undefined;
-}
-
-export interface Output {
-  readonly json: boolean;
-  readonly quiet: boolean;
-  readonly verbose: boolean;
-  readonly color: boolean;
-  /** A result line on stdout. */
-  result(line: string): void;
-  /** The one JSON document of a `--json` run, on stdout. */
-  data(value: unknown): void;
-  /** A message on stderr (suppressed by --quiet). */
-  info(message: string): void;
-  /** A warning on stderr (never suppressed). */
-  warn(message: string): void;
-  /** Detail on stderr, only with --verbose. */
-  debug(message: string): void;
-  /** A transient progress line on stderr, only when stderr is a TTY. */
-  progress(message: string | null): void;
-  /** Wraps text in an ANSI style when colour is on. */
-  style(kind: 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan', text: string): string;
 }
 
 export interface Context {
@@ -52,7 +34,6 @@ export interface Context {
   /** The registry store for this repository (resolved from flag, env, config, or the default path). */
   store(): Promise<RegistryStore>;
 }
-
 
 export interface ContextDeps {
   env: NodeJS.ProcessEnv;

@@ -1,6 +1,6 @@
 /**
  * One error model for the whole tool: every failure the user can act on is a PortsError with
- * an exit code (SPEC §3) and a hint that says what to do next. Anything else that reaches
+ * an exit code (docs/design.md lists them) and a hint that says what to do next. Anything else that reaches
  * main() is a bug and is reported as one.
  */
 export const ExitCode = {

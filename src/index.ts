@@ -1,5 +1,5 @@
 /**
- * The library API: the functions of the seed's port system plus the pieces the CLI is made of.
+ * The library API: the port system's functions plus the pieces the CLI is made of.
  *
  *   import { allocatePort, releasePort, checkPortAvailable, listAllocatedPorts } from 'worktree-ports';
  */

@@ -2,9 +2,28 @@
  * stdout carries results (one JSON document with --json); stderr carries messages. Colour only
  * when the stream is a TTY, never with NO_COLOR or --no-color.
  */
-import type { Output } from './context';
-
 const STYLES = { bold: [1, 22], dim: [2, 22], red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39] } as const;
+
+export interface Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+  readonly color: boolean;
+  /** A result line on stdout. */
+  result(line: string): void;
+  /** The one JSON document of a `--json` run, on stdout. */
+  data(value: unknown): void;
+  /** A message on stderr (suppressed by --quiet). */
+  info(message: string): void;
+  /** A warning on stderr (never suppressed). */
+  warn(message: string): void;
+  /** Detail on stderr, only with --verbose. */
+  debug(message: string): void;
+  /** A transient progress line on stderr, only when stderr is a TTY. */
+  progress(message: string | null): void;
+  /** Wraps text in an ANSI style when colour is on. */
+  style(kind: 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan', text: string): string;
+}
 
 export interface Streams {
   stdout: { write(chunk: string): unknown; isTTY?: boolean };

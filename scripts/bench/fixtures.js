@@ -81,7 +81,7 @@ function allocation(port, worktree, service, extra = {}) {
   };
 }
 
-/** Registry text in the seed's format; `ranges` default to the seed's plus the bench range. */
+/** Registry text (docs/design.md, "The registry contract"); `ranges` default to the six default ranges plus the bench range. */
 function registryText(allocations, ranges = { ...DEFAULT_RANGES, bench: BENCH_RANGE }) {
   const registry = {
     ranges,

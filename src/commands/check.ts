@@ -1,23 +1,13 @@
 /**
- * `ports check`: the conflict report (SPEC §5). Gathers what the rules in core/conflicts need —
- * the registry, `git worktree list`, who listens on the allocated ports, what Docker publishes,
- * each worktree's .env block — and prints every conflict with the command that resolves it.
- * Reads only; exit 4 when any conflict is found, 0 when clean.
+ * `ports check`: the conflict report. ops/conflicts gathers what the rules in core/conflicts
+ * need — the registry, `git worktree list`, who listens on the allocated ports, what Docker
+ * publishes, each worktree's .env block; this prints every conflict with the command that
+ * resolves it. Reads only; exit 4 when any conflict is found, 0 when clean.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Context } from '../context';
-import type { PortsConfig } from '../config/schema';
-import { CONFLICT_KINDS, findConflicts, type Conflict, type ConflictKind, type EnvFact } from '../core/conflicts';
-import { planReconcile } from '../core/reconcile';
-import type { Registry } from '../core/registry-schema';
-import { ExitCode, PortsError, UsageError } from '../errors';
-import { listPublishedPorts } from '../io/docker';
-import { readWorktreeEnv } from '../io/env-file';
-import { findListeners } from '../io/listeners';
-import { envVarsFor, projectNameFor } from '../ops/env-sync';
-import { snapshotForReconcile } from '../ops/reconcile';
-import type { WorktreeSnapshot } from '../ops/worktrees';
+import { CONFLICT_KINDS, type Conflict, type ConflictKind } from '../core/conflicts';
+import { ExitCode, UsageError } from '../errors';
+import { collectConflicts } from '../ops/conflicts';
 
 export interface CheckOptions {
   /** Conflict kinds not to report (e.g. allocation_mismatch in CI where nothing runs). */
@@ -47,72 +37,6 @@ export function parseIgnoredKinds(values: readonly string[]): Set<ConflictKind> 
     kinds.add(kind);
   }
   return kinds;
-}
-
-/** Expected and actual managed block of every live worktree, and the Compose project each one uses. */
-async function gatherEnvFacts(
-  ctx: Context,
-  registry: Registry,
-  config: PortsConfig,
-  snapshot: WorktreeSnapshot,
-): Promise<{ env: EnvFact[]; composeProjects: Map<string, string> }> {
-  const env: EnvFact[] = [];
-  const composeProjects = new Map<string, string>();
-  for (const worktree of snapshot.worktrees) {
-    // A locked worktree may have no folder (on a drive not mounted now): no env file to compare.
-    if (worktree.bare || worktree.prunable || !fs.existsSync(worktree.canonicalPath)) continue;
-    const root = worktree.canonicalPath;
-    const mine = registry.allocations.filter((a) => a.worktree_path === root);
-    const project = await projectNameFor(ctx, root);
-    const expected = envVarsFor(mine, config, project);
-    const name = root.split(/[\\/]/).pop() ?? root;
-    let actual: Map<string, string> | null = null;
-    let file = root;
-    let error: string | null = null;
-    try {
-      const read = readWorktreeEnv(root, config.envFile);
-      ({ file, vars: actual } = read);
-    } catch (e) {
-      if (!(e instanceof PortsError)) throw e;
-      error = e.message;
-    }
-    composeProjects.set(root, actual?.get('COMPOSE_PROJECT_NAME') ?? project);
-    env.push({ worktree: name, worktreePath: root, file, expected, actual, error });
-  }
-  return { env, composeProjects };
-}
-
-export async function collectConflicts(ctx: Context): Promise<{ conflicts: Conflict[]; registry: Registry; docker: boolean; worktrees: number }> {
-  const store = await ctx.store();
-  const registry = store.read();
-  const config = await ctx.config();
-  const snapshot = await snapshotForReconcile(ctx);
-  const ports = [...new Set(registry.allocations.map((a) => a.port))];
-  const [listeners, published, envFacts] = await Promise.all([
-    findListeners(ports),
-    listPublishedPorts({ onSkip: (reason) => ctx.out.debug(`docker: ${reason}`) }),
-    snapshot ? gatherEnvFacts(ctx, registry, config, snapshot) : Promise.resolve({ env: [], composeProjects: new Map<string, string>() }),
-  ]);
-  const conflicts = findConflicts({
-    registry,
-    liveWorktrees: snapshot ? snapshot.worktrees.filter((w) => !w.bare && !w.prunable).map((w) => w.canonicalPath) : null,
-    vanished: snapshot ? planReconcile(registry.allocations, snapshot.facts).release : [],
-    listeners,
-    published,
-    env: envFacts.env,
-    composeProjects: envFacts.composeProjects,
-    sep: process.platform === 'win32' ? '\\' : '/',
-    containerNames: await composeContainerNames(ctx, config),
-  });
-  return { conflicts, registry, docker: published !== null, worktrees: envFacts.env.length };
-}
-
-/** Fixed container_name settings of the current worktree's compose files (none found: none). */
-async function composeContainerNames(ctx: Context, config: PortsConfig) {
-  const root = (await ctx.repo().catch(() => null))?.worktreeRoot;
-  if (!root || config.services.length === 0) return [];
-  const { containerNamesIn } = await import('../ops/compose-interpolate');
-  return containerNamesIn(ctx, config, root).map((c) => ({ ...c, file: path.relative(root, c.file) || c.file }));
 }
 
 function printConflict(ctx: Context, c: Conflict): void {

@@ -1,6 +1,6 @@
 /**
- * `ports doctor [--fix]`: diagnose the scenarios of SPEC §7 and say what to do; with --fix,
- * repair what is safe — stale lock and temp files, a corrupt registry (backed up, rebuilt from
+ * `ports doctor [--fix]`: diagnose what can go wrong (core/diagnosis) and say what to do;
+ * with --fix, repair what is safe — stale lock and temp files, a corrupt registry (backed up, rebuilt from
  * the worktrees' .env blocks), vanished worktrees, duplicate entries (the older one stays),
  * metadata, .env blocks, the git hook — then diagnose again. Exit 0 when nothing that is the
  * tool's own state is wrong (services merely not started do not count), 4 otherwise.
@@ -163,7 +163,7 @@ async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
   let conflicts: DiagnosisFacts['conflicts'] = [];
   let docker = false;
   if (state.kind === 'ok') {
-    const { collectConflicts } = await import('./check');
+    const { collectConflicts } = await import('../ops/conflicts');
     ({ conflicts, docker } = await collectConflicts(ctx));
   }
   const facts: DiagnosisFacts = {
@@ -283,7 +283,7 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
     }
   }
   if (has('hooks_missing') || has('hooks_broken')) {
-    const { installHook } = await import('./install');
+    const { installHook } = await import('../ops/hook-install');
     const result = await installHook(ctx, { enable: true }); // --fix: the user asked for a hook git runs
     done.push(`${result.action === 'chained' ? 'added ports to' : result.action === 'updated' ? 'repaired' : 'installed'} the post-checkout hook ${result.location.file}`);
   }

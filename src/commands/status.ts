@@ -55,7 +55,7 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
   let registry = store.read();
   const selection = await select(ctx, registry, options);
   if (options.check) {
-    const { refreshHealth } = await import('./health');
+    const { refreshHealth } = await import('../ops/health-check');
     await refreshHealth(ctx, inSelection(selection));
     registry = store.read();
   }

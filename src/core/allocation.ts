@@ -58,7 +58,7 @@ export function describePortSet(ports: readonly number[]): string {
 
 /**
  * The lowest port of the service's range that is neither in the registry nor busy on the
- * machine (the seed's rule). Busy ports are skipped, not handed out.
+ * machine (docs/design.md, "Data flow of an allocation"). Busy ports are skipped, not handed out.
  */
 export async function pickPort(
   registry: Registry,

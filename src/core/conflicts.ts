@@ -1,5 +1,5 @@
 /**
- * Conflict rules (SPEC §5), pure: the registry, the live worktrees, the listeners, the env files
+ * Conflict rules, pure: the registry, the live worktrees, the listeners, the env files
  * and the containers go in; a list of conflicts comes out, each with the worktrees and dates
  * involved, the process or container, and the command that resolves it. Used by `ports check`
  * (and `ports doctor`), which gather the facts.

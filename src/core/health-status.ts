@@ -1,5 +1,5 @@
 /**
- * Health levels to one status (SPEC §5): 1) the bind test says whether anything holds the port,
+ * Health levels to one status: 1) the bind test says whether anything holds the port,
  * 2) the listener table says who, 3) the probe says whether it answers. `healthy` answers;
  * `unhealthy` listens but answers badly or not at all; `not_running` nothing listens. Pure.
  */

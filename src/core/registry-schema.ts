@@ -1,5 +1,5 @@
 /**
- * The registry format of the user's document (seed part 1), exactly: `ranges`, `allocations`,
+ * The registry format (docs/design.md, "The registry contract"), exactly: `ranges`, `allocations`,
  * `metadata`, with their field names and types. Extra fields are allowed and kept (loose
  * objects); every read is validated. zod/mini keeps this off the start-up bill: full zod adds
  * ~20 ms to every run, the mini build ~1 ms.

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { cleanEnv } from '../helpers/cli';
 
 const root = path.resolve(__dirname, '../..');
 const ROW_IDS = ['status', 'worktree-add', 'branch-switch', 'allocate-10k', 'parallel-40', 'sync-500', 'health-100', 'probe-100'];
@@ -23,7 +24,7 @@ interface Row {
 }
 
 function env(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GIT_') && !key.startsWith('PORTS') && !key.startsWith('BENCH_')));
+  return Object.fromEntries(Object.entries(cleanEnv()).filter(([key]) => !key.startsWith('BENCH_')));
 }
 
 describe('npm run bench --quick', () => {

@@ -3,18 +3,18 @@
  * (PORTS_REGISTRY) and ranges private to the test (one OS-assigned port per service), so no
  * real service on the machine is touched. GIT_* variables are stripped from every spawn.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Registry } from '../../src/core/registry-schema';
+import { cleanEnv, runPortsAsync, type RunResult } from '../helpers/cli';
+import { git, initRepo } from '../helpers/repo';
 import { freePort, startChildListener, startHttpServer, type ChildListener, type Stoppable } from '../helpers/servers';
 
 const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin', 'ports.js');
 const BUNDLE = path.join(ROOT, 'dist', 'ports.cjs');
-const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GIT_') && !name.startsWith('PORTS')));
-env.NO_COLOR = '1';
+const env = cleanEnv();
 
 /** Builds when the bundle is missing or older than a source file (a fresh checkout, or edits since). */
 beforeAll(() => {
@@ -28,28 +28,9 @@ function listFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
-function git(cwd: string, ...args: string[]): void {
-  const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-}
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Async, so servers in this process keep answering while the CLI probes them. */
-function ports(cwd: string, registry: string, ...args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...env, PORTS_REGISTRY: registry }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function ports(cwd: string, registry: string, ...args: string[]): Promise<RunResult> {
+  return runPortsAsync(args, { cwd, env: cleanEnv({ PORTS_REGISTRY: registry }) });
 }
 
 let root: string;
@@ -59,14 +40,10 @@ let registryFile: string;
 const started: Stoppable[] = [];
 
 beforeEach(() => {
-  root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ports-e2e-health-')));
-  main = path.join(root, 'main');
+  ({ root, main } = initRepo({ prefix: 'ports-e2e-health-' }));
   feat = path.join(root, 'feat');
   registryFile = path.join(root, 'registry', 'ports.json');
-  fs.mkdirSync(main);
-  git(main, 'init', '-q', '-b', 'main');
-  git(main, 'commit', '-q', '--allow-empty', '-m', 'init');
-  git(main, 'worktree', 'add', '-q', feat);
+  git(['worktree', 'add', '-q', feat], main);
 });
 
 afterEach(async () => {

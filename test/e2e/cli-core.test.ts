@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { git, makeRepo, privateRanges, readRegistry, removeTempDirs, runPorts, runPortsAsync, tempDir } from '../helpers/cli';
+import { git, privateRanges, readRegistry, removeTempDirs, runPorts, runPortsAsync, tempDir } from '../helpers/cli';
 import { fakeComposeV2Bin } from '../helpers/docker';
+import { makeConfigRepo as makeRepo } from '../helpers/repo';
 
 afterAll(removeTempDirs);
 

@@ -9,7 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { parseComposeServices } from '../../src/core/compose-override';
-import { fakeComposeV2Bin, git, makeRepo, privateRange, runPorts, testEnv, type TestRepo } from '../helpers/docker';
+import { fakeComposeV2Bin, privateRange, testEnv } from '../helpers/docker';
+import { runPorts } from '../helpers/cli';
+import { git, makeRepoWithFiles as makeRepo, type TestRepo } from '../helpers/repo';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'compose');
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'utf8');

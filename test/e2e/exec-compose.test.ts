@@ -2,13 +2,14 @@
  * The built CLI end to end: `ports exec` (environment, stdio, exit codes, signals, no shell)
  * and `ports compose` (print, write, refuse a hand-written override). No Docker needed.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { parse as dotenvParse } from 'dotenv';
 import { OVERRIDE_HEADER } from '../../src/core/compose-override';
-import { fakeComposeV2Bin, makeRepo, portsBin, privateRange, runPorts, testEnv, type TestRepo } from '../helpers/docker';
+import { runPorts, spawnPorts } from '../helpers/cli';
+import { fakeComposeV2Bin, privateRange, testEnv } from '../helpers/docker';
+import { makeRepoWithFiles as makeRepo, type TestRepo } from '../helpers/repo';
 
 const OVERRIDE_TAG: YAML.CollectionTag = { tag: '!override', collection: 'seq', resolve: (seq) => seq as never };
 const PRINT_ENV = ['node', '-e', 'const e = process.env; console.log(JSON.stringify({ web: e.PORT_WEB, db: e.PORT_DB, project: e.COMPOSE_PROJECT_NAME, git: Object.keys(e).filter((k) => k.startsWith("GIT_")) }))'];
@@ -35,7 +36,8 @@ beforeAll(async () => {
 afterAll(() => repo?.cleanup());
 
 function ports(args: string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return runPorts(args, { cwd: options.cwd ?? wt, input: options.input, env: options.env });
+  const { status, stdout, stderr } = runPorts(args, { cwd: options.cwd ?? wt, input: options.input, env: options.env });
+  return { status, stdout, stderr };
 }
 
 describe('ports exec', () => {
@@ -94,24 +96,24 @@ describe('ports exec', () => {
 
   it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('forwards %s to CMD and exits with CMD\'s code', async (signal) => {
     const script = `process.on(${JSON.stringify(signal)}, () => { console.log("got ${signal}"); process.exit(42); }); console.log("ready"); setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, [portsBin(), 'exec', '--', 'node', '-e', script], { cwd: wt, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
+    const { child, result } = spawnPorts(['exec', '--', 'node', '-e', script], { cwd: wt, env: testEnv() });
+    let seen = '';
     await new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (stdout.includes('ready')) resolve();
+      child.stdout!.on('data', (chunk: string) => {
+        seen += chunk;
+        if (seen.includes('ready')) resolve();
       });
     });
     child.kill(signal);
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const { status: code, stdout } = await result;
     expect({ code, stdout }).toEqual({ code: 42, stdout: `ready\ngot ${signal}\n` });
   });
 
   it('exits 128+15 when a forwarded SIGTERM kills CMD', async () => {
-    const child = spawn(process.execPath, [portsBin(), 'exec', '--', 'node', '-e', 'console.log("ready"); setInterval(() => {}, 1000)'], { cwd: wt, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
+    const { child, result } = spawnPorts(['exec', '--', 'node', '-e', 'console.log("ready"); setInterval(() => {}, 1000)'], { cwd: wt, env: testEnv() });
+    await new Promise<void>((resolve) => child.stdout!.on('data', () => resolve()));
     child.kill('SIGTERM');
-    expect(await new Promise((resolve) => child.on('exit', (c) => resolve(c)))).toBe(143);
+    expect((await result).status).toBe(143);
   });
 });
 

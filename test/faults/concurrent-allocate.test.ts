@@ -16,7 +16,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 test('50 processes allocating and releasing at once hand out no port twice and lose no acknowledged allocation', async () => {
   dir = tempDir('concurrent');
   const registry = path.join(dir, 'ports.json');
-  const config = privateRangeConfig(dir, 'svc', 41000, 41999);
+  const config = privateRangeConfig(dir, 'svc', 27000, 27999);
   const common = ['--registry', registry, '--config', config];
   // Safety is under test here, not speed: on a machine loaded by other test runs a waiter may
   // can need more than the default 30 s, and a timeout (exit 5) would only blur the counts.

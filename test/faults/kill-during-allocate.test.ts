@@ -20,7 +20,7 @@ function median(values: number[]): number {
 test('kill -9 at random points of 200 allocations tears no file, loses no acknowledged port, and leaves nothing that slows the next run', async () => {
   dir = tempDir('kill9');
   const registry = path.join(dir, 'ports.json');
-  const config = privateRangeConfig(dir, 'svc', 41000, 41999);
+  const config = privateRangeConfig(dir, 'svc', 27000, 27999);
   const common = ['--registry', registry, '--config', config];
   const acknowledged = new Map<number, string>();
   const allocate = (name: string) => ['allocate', 'svc', '--worktree', name, '--quiet', ...common];

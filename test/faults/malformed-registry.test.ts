@@ -6,9 +6,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Registry } from '../../src/core/registry-schema';
 import { leftovers, readRegistry, registryWith, runPorts, summary, tempDir, writeJson, type RunResult } from '../helpers/faults';
+import { testWhen, type Availability } from '../helpers/servers';
 
 let root: string;
 beforeAll(() => {
@@ -222,7 +224,28 @@ function sh(command: string): boolean {
   return spawnSync('sh', ['-c', command], { stdio: 'ignore' }).status === 0;
 }
 
-test('a read-only registry folder: writes fail with exit 5 naming the file, reads work, nothing changes', async () => {
+/** Tries `attempt` on a scratch folder when the file loads, so a test that cannot run here is reported skipped. */
+function possibleHere(attempt: (dir: string) => boolean, reason: string): Availability {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-faults-probe-'));
+  try {
+    return attempt(scratch) ? { ok: true } : { ok: false, reason };
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+const withReadOnlyFolder = testWhen(
+  possibleHere(
+    (dir) =>
+      (sh(`chattr +i '${dir}'`) && sh(`chattr -i '${dir}'`)) ||
+      (sh(`mount --bind '${dir}' '${dir}' && mount -o remount,ro,bind '${dir}'`) && sh(`umount '${dir}'`)) ||
+      process.getuid?.() !== 0,
+    'read-only folder: as root, and neither chattr +i nor a read-only bind mount works here',
+  ),
+);
+const withTmpfs = testWhen(possibleHere((dir) => sh(`mount -t tmpfs -o size=64k tmpfs '${dir}'`) && sh(`umount '${dir}'`), 'disk full: mounting a tmpfs is not allowed here'));
+
+withReadOnlyFolder('a read-only registry folder: writes fail with exit 5 naming the file, reads work, nothing changes', async () => {
   const dir = path.join(root, 'read-only');
   fs.mkdirSync(dir);
   const registry = path.join(dir, 'ports.json');
@@ -241,10 +264,7 @@ test('a read-only registry folder: writes fail with exit 5 naming the file, read
     how = 'chmod 555';
     undo = () => fs.chmodSync(dir, 0o755);
   }
-  if (!how) {
-    summary('read-only folder: SKIPPED (as root, and neither chattr +i nor a read-only bind mount works here)');
-    return;
-  }
+  if (!how) throw new Error('no way to make the folder read-only, although one worked when the file loaded');
   try {
     const before = snapshot(registry);
     const [allocate, status, release] = await runAll(registry);
@@ -262,17 +282,14 @@ test('a read-only registry folder: writes fail with exit 5 naming the file, read
   }
 });
 
-test('a full disk (64k tmpfs): writes fail with exit 5, the registry is unchanged, no temp file is left, and freeing space recovers', async () => {
+withTmpfs('a full disk (64k tmpfs): writes fail with exit 5, the registry is unchanged, no temp file is left, and freeing space recovers', async () => {
   const dir = path.join(root, 'tmpfs');
   fs.mkdirSync(dir);
-  if (!sh(`mount -t tmpfs -o size=64k tmpfs '${dir}'`)) {
-    summary('disk full: SKIPPED (mounting a tmpfs is not allowed here)');
-    return;
-  }
+  if (!sh(`mount -t tmpfs -o size=64k tmpfs '${dir}'`)) throw new Error('mounting a tmpfs failed, although it worked when the file loaded');
   try {
     const registry = path.join(dir, 'ports.json');
     // Big enough that its replacement needs more pages than are left, while the lock's one page still fits.
-    const big = registryWith(Array.from({ length: 80 }, (_, i) => ({ port: 41000 + i, worktree: i === 0 ? 'alpha' : `w-${i}`, service: 'svc', description: 'x'.repeat(80) })));
+    const big = registryWith(Array.from({ length: 80 }, (_, i) => ({ port: 27000 + i, worktree: i === 0 ? 'alpha' : `w-${i}`, service: 'svc', description: 'x'.repeat(80) })));
     writeJson(registry, big);
     const page = 4096;
     const { bavail, bsize } = fs.statfsSync(dir);
@@ -282,7 +299,7 @@ test('a full disk (64k tmpfs): writes fail with exit 5, the registry is unchange
     fs.writeFileSync(path.join(dir, 'filler'), Buffer.alloc(free - 2 * page));
     const before = snapshot(registry);
     const [allocate, status, release] = await runAll(registry);
-    const releasePort = await runPorts(['release', '41001', '--registry', registry], { cwd: dir });
+    const releasePort = await runPorts(['release', '27001', '--registry', registry], { cwd: dir });
     for (const [label, run] of [['allocate', allocate!.run], ['release --worktree', release!.run], ['release PORT', releasePort]] as const) {
       expect(`${label}: exit ${run.code}`).toBe(`${label}: exit 5`);
       expect(run.stderr).toContain(registry);

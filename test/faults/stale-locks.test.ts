@@ -112,7 +112,7 @@ const cases: Case[] = [
 test('the next allocate takes over a stale lock of every kind at once, and keeps live or fresh foreign ones', async () => {
   const baselineDir = path.join(root, 'baseline');
   fs.mkdirSync(baselineDir);
-  const baselineArgs = ['--registry', path.join(baselineDir, 'ports.json'), '--config', privateRangeConfig(baselineDir, 'svc', 41000, 41999)];
+  const baselineArgs = ['--registry', path.join(baselineDir, 'ports.json'), '--config', privateRangeConfig(baselineDir, 'svc', 27000, 27999)];
   const baseline = await runPorts(['allocate', 'svc', '--worktree', 'no-lock', '--quiet', ...baselineArgs], { cwd: baselineDir });
   expect(baseline.code).toBe(0);
   const timings: string[] = [];
@@ -124,7 +124,7 @@ test('the next allocate takes over a stale lock of every kind at once, and keeps
     const dir = path.join(root, `case-${index}`);
     fs.mkdirSync(dir);
     const registry = path.join(dir, 'ports.json');
-    const config = privateRangeConfig(dir, 'svc', 41000, 41999);
+    const config = privateRangeConfig(dir, 'svc', 27000, 27999);
     const common = ['--registry', registry, '--config', config];
     expect((await runPorts(['init', ...common], { cwd: dir })).code).toBe(0);
     const lockFile = `${registry}.lock`;

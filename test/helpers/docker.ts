@@ -4,8 +4,8 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { cleanEnv } from './cli';
 
 export const TEST_IMAGE = 'ports-test/busybox:local';
 /** Every container a test starts carries this label, so .ci/docker-down.sh can remove leftovers. */
@@ -15,11 +15,9 @@ export type DockerAvailability = { ok: true } | { ok: false; reason: string };
 
 const STATE_DIR = process.env.PORTS_DOCKER_STATE_DIR ?? '/tmp/ports-ci-docker';
 
-/** The environment for spawns in tests: no GIT_* variable may leak into them. */
+/** The environment for spawns in tests: test/helpers/cli.ts's (no GIT_* variable, a temp PORTS_STATE_DIR). */
 export function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('GIT_')) env[name] = value;
-  return { ...env, ...extra };
+  return cleanEnv(extra);
 }
 
 function upScriptVerdict(): string {
@@ -112,41 +110,6 @@ export async function httpGet(port: number, host = '127.0.0.1'): Promise<string>
   return (await response.text()).trim();
 }
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-
-/** The built CLI (`npm run build` first); PORTS_TEST_BIN points elsewhere, e.g. at a private build. */
-export function portsBin(): string {
-  const bin = process.env.PORTS_TEST_BIN ?? path.join(REPO_ROOT, 'bin', 'ports.js');
-  if (!process.env.PORTS_TEST_BIN && !fs.existsSync(path.join(REPO_ROOT, 'dist', 'ports.cjs'))) {
-    throw new Error('dist/ports.cjs is missing: run `npm run build` before the end-to-end tests.');
-  }
-  return bin;
-}
-
-export interface PortsRun {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI to completion in `cwd`, with no GIT_* variable in its environment. */
-export function runPorts(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): PortsRun {
-  const result = spawnSync(process.execPath, [portsBin(), ...args], {
-    cwd: options.cwd,
-    env: options.env ?? testEnv({ NO_COLOR: '1' }),
-    input: options.input ?? '',
-    encoding: 'utf8',
-    timeout: options.timeoutMs ?? 120000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-export function git(args: readonly string[], cwd: string): string {
-  const result = spawnSync('git', args, { cwd, env: testEnv({ GIT_CONFIG_NOSYSTEM: '1' }), encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`git ${args.join(' ')} failed in ${cwd}: ${result.stderr}`);
-  return result.stdout.trim();
-}
-
 /** A block of ports private to this test: starts at a port the OS just handed out. */
 export async function privateRange(size: number): Promise<{ start: number; end: number }> {
   const net = await import('node:net');
@@ -160,56 +123,6 @@ export async function privateRange(size: number): Promise<{ start: number; end: 
   });
   const first = Math.min(start, 65535 - size + 1);
   return { start: first, end: first + size - 1 };
-}
-
-export interface TestRepo {
-  /** Temp folder holding the main worktree and the linked ones. */
-  dir: string;
-  main: string;
-  addWorktree(name: string): string;
-  cleanup(): void;
-}
-
-/** A real repository `<tmp>/<name>` with `files` committed; linked worktrees go next to it. */
-export function makeRepo(name: string, files: Record<string, string>): TestRepo {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ports-compose-')));
-  const main = path.join(dir, name);
-  fs.mkdirSync(main);
-  git(['init', '-q', '-b', 'main'], main);
-  git(['config', 'user.email', 'test@example.com'], main);
-  git(['config', 'user.name', 'ports test'], main);
-  for (const [file, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(main, file)), { recursive: true });
-    fs.writeFileSync(path.join(main, file), text);
-  }
-  git(['add', '-A'], main);
-  git(['commit', '-q', '-m', 'init'], main);
-  return {
-    dir,
-    main,
-    addWorktree(wt: string) {
-      git(['worktree', 'add', '-q', '-b', wt, path.join(dir, wt)], main);
-      return path.join(dir, wt);
-    },
-    cleanup() {
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** runPorts without blocking the test: for several CLI runs at once. */
-export function runPortsAsync(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<PortsRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [portsBin(), ...args],
-      { cwd: options.cwd, env: options.env ?? testEnv({ NO_COLOR: '1' }), encoding: 'utf8', timeout: options.timeoutMs ?? 120000 },
-      (error, stdout, stderr) => {
-        const code = (error as NodeJS.ErrnoException | null)?.code;
-        resolve({ status: error ? (typeof code === 'number' ? code : null) : 0, stdout, stderr });
-      },
-    );
-  });
 }
 
 /**

@@ -2,77 +2,26 @@
  * Helpers for the fault-injection suite (test/faults): run the built CLI as real processes,
  * kill them, watch the registry from another process, and print one summary line per scenario.
  *
- * The CLI runs from a private copy of the built CLI (copyBuiltCli) taken once per test
- * file: other people rebuild `dist/` in the same checkout, and a rebuild deletes it first.
+ * The CLI runs through test/helpers/cli.ts, from its private copy of the built package.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { copyBuiltCli } from './cli';
+import { cleanEnv, spawnPorts as spawnCli, type RunResult } from './cli';
 import type { Allocation, Registry } from '../../src/core/registry-schema';
 
-const ROOT = path.resolve(__dirname, '../..');
-
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** The environment of every spawn: no GIT_* variable (a hook's GIT_DIR would redirect git), no inherited PORTS_*. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith('GIT_') || name.startsWith('PORTS_')) continue;
-    env[name] = value;
-  }
-  env.NO_COLOR = '1';
-  return { ...env, ...extra };
-}
-
-let snapshot: string | undefined;
-
-/** Path of a private copy of the built CLI (`<tmp>/bin/ports.js`), made on first use. */
-export function portsBin(): string {
-  if (snapshot) return snapshot;
-  const bundle = path.join(ROOT, 'dist', 'ports.cjs');
-  const deadline = Date.now() + 60_000;
-  // A concurrent `npm run build` removes dist/ for a few seconds.
-  while (!fs.existsSync(bundle)) {
-    if (Date.now() > deadline) throw new Error(`${bundle} is missing: run \`npm run build\` first (npm run test:faults does).`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-faults-bin-'));
-  copyBuiltCli(dir);
-  snapshot = path.join(dir, 'bin', 'ports.js');
-  return snapshot;
-}
+export { cleanEnv, portsBin, type RunResult } from './cli';
 
 export interface SpawnOptions {
   cwd?: string;
+  /** Variables on top of cleanEnv(). */
   env?: Record<string, string>;
 }
 
-/** Starts `node bin/ports.js ARGS…`; `result` settles when it exits (however it exits). */
+/** Starts `node bin/ports.js ARGS…` (test/helpers/cli.ts); `result` settles when it exits (however it exits). */
 export function spawnPorts(args: readonly string[], options: SpawnOptions = {}): { child: ChildProcess; result: Promise<RunResult> } {
-  const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [portsBin(), ...args], {
-    cwd: options.cwd ?? os.tmpdir(),
-    env: cleanEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const result = new Promise<RunResult>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 }));
-  });
-  return { child, result };
+  return spawnCli(args, { cwd: options.cwd ?? os.tmpdir(), env: cleanEnv(options.env) });
 }
 
 export function runPorts(args: readonly string[], options: SpawnOptions = {}): Promise<RunResult> {
@@ -87,18 +36,22 @@ export function writeJson(file: string, value: unknown): void {
   fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
 }
 
-/** A config with one private range, so no test collides with well-known ports. */
+/**
+ * A config with one private range, so no test collides with well-known ports. The fault tests
+ * use 27000-27999: below 32768, Linux's ephemeral range, where the listen(0) and outgoing
+ * connections of tests running in parallel land and would make a port look busy.
+ */
 export function privateRangeConfig(dir: string, service: string, start: number, end: number): string {
   const file = path.join(dir, 'ports-config.json');
   writeJson(file, { ranges: { [service]: { start, end, description: 'fault-injection tests' } } });
   return file;
 }
 
-/** A valid registry (seed format) holding `allocations`. */
+/** A valid registry (docs/design.md, "The registry contract") holding `allocations`. */
 export function registryWith(allocations: Partial<Allocation>[], ranges: Registry['ranges'] = {}): Registry {
   const full = allocations.map(
     (a, i): Allocation => ({
-      port: 41000 + i,
+      port: 27000 + i,
       worktree: `w-${i}`,
       service: 'web',
       allocated_at: '2026-11-24T10:00:00.000Z',
@@ -112,7 +65,7 @@ export function registryWith(allocations: Partial<Allocation>[], ranges: Registr
   return {
     ranges: {
       web: { start: 8080, end: 8099, description: 'HTTP web servers and frontend development servers' },
-      svc: { start: 41000, end: 41999, description: 'fault-injection tests' },
+      svc: { start: 27000, end: 27999, description: 'fault-injection tests' },
       ...ranges,
     },
     allocations: full,

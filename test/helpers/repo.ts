@@ -1,24 +1,23 @@
 /**
- * Temp repositories for the lifecycle tests (test/integration/lifecycle, hooks-install, husky):
- * real `git init`, a committed `.portsrc.json` declaring four services on ranges private to
- * the test, and the built CLI run as a real process.
+ * The one way tests make repositories: real `git init` in temp folders, files committed, linked
+ * worktrees next to the main one. `makeRepo` is the lifecycle form (a committed `.portsrc.json`
+ * declaring four services on ranges private to the test); `makeConfigRepo` and
+ * `makeRepoWithFiles` commit what the test passes; all three start from `initRepo`.
  *
  * Every spawn gets an environment without any `GIT_*` variable (inside a hook git exports
  * GIT_DIR and GIT_INDEX_FILE; a test started from a hook must not inherit them), without
- * `PORTS*`, and with HOME pointing at an empty temp folder so no user or XDG git config leaks
- * in; user.name/user.email are set in each temp repo's own config.
- *
- * The CLI runs from a private copy of the built package (package.json, bin/, dist/ports.cjs, dist/vendor/,
- * hooks/) taken once per test file: other engineers rebuild dist/ in the same checkout, and a
- * rebuild swaps the folder out for a moment. The copy is also what `ports install` records in
- * the hook, exactly like a checkout of this package used on another repository.
+ * `PORTS*` but with PORTS_STATE_DIR in a temp folder, and with HOME pointing at an empty temp
+ * folder so no user or XDG git config leaks in; user.name/user.email are set in each temp
+ * repo's own config. The CLI runs through test/helpers/cli.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import type { Allocation, Registry } from '../../src/core/registry-schema';
-import { cleanEnv, copyBuiltCli, removeTempDirs, tempDir as sharedTempDir } from './cli';
+import { cleanEnv, copyBuiltCli, portsBin, removeTempDirs, runPorts, tempDir as sharedTempDir } from './cli';
+
+export { portsBin } from './cli';
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '../..');
 
@@ -114,17 +113,9 @@ export function copyPackage(prefix = 'ports-pkg-'): string {
   return dir;
 }
 
-let snapshot: string | undefined;
-
-/** `bin/ports.js` of this file's private copy of the built package. */
-export function portsBin(): string {
-  snapshot ??= copyPackage('ports-snapshot-');
-  return path.join(snapshot, 'bin', 'ports.js');
-}
-
-/** Runs `ports ARGS` (the built CLI) in `cwd`. */
+/** Runs `ports ARGS` (the built CLI, test/helpers/cli.ts) in `cwd`. */
 export function ports(args: readonly string[], cwd: string, extraEnv: Record<string, string | undefined> = {}, bin = portsBin()): Run {
-  return runSync(process.execPath, [bin, ...args], cwd, extraEnv);
+  return runPorts(args, { cwd, env: testEnv(extraEnv), bin });
 }
 
 /** Runs `ports ARGS` and returns stdout; throws with stderr unless it exits 0. */
@@ -183,24 +174,37 @@ export interface Repo {
   listed(): string[];
 }
 
-/** `git init` + a committed `.portsrc.json` (and README) in `<tmp>/main`; nothing installed yet. */
-export function makeRepo(options: MakeRepoOptions = {}): Repo {
-  const root = tempDir('ports-repo-');
+/**
+ * `<tmp>/<name>` (a canonical temp folder) with `git init -b main`, the test identity, and
+ * `files` (path → text) committed; an empty commit when there are none. Returns both folders.
+ */
+export function initRepo(options: { name?: string; files?: Record<string, string>; prefix?: string } = {}): { root: string; main: string } {
+  const root = tempDir(options.prefix ?? 'ports-repo-');
   const main = path.join(root, options.name ?? 'main');
   fs.mkdirSync(main);
-  const services = servicesFrom(options.base ?? 22100);
-  git(['init', '-q', '-b', 'main'], main);
-  git(['config', 'user.name', 'Ports Test'], main);
-  git(['config', 'user.email', 'ports-test@example.invalid'], main);
-  fs.writeFileSync(path.join(main, '.portsrc.json'), JSON.stringify(portsrcFor(services), null, 2) + '\n');
-  fs.writeFileSync(path.join(main, 'README.md'), '# test repo\n');
-  const files = ['.portsrc.json', 'README.md'];
-  if (options.packageJson) {
-    fs.writeFileSync(path.join(main, 'package.json'), JSON.stringify(options.packageJson, null, 2) + '\n');
-    files.push('package.json');
+  const run = (args: string[]) => git(args, main);
+  run(['init', '-q', '-b', 'main']);
+  run(['config', 'user.name', 'Ports Test']);
+  run(['config', 'user.email', 'ports-test@example.invalid']);
+  const files = Object.entries(options.files ?? {});
+  for (const [file, text] of files) {
+    fs.mkdirSync(path.dirname(path.join(main, file)), { recursive: true });
+    fs.writeFileSync(path.join(main, file), text);
   }
-  git(['add', ...files], main);
-  git(['commit', '-q', '-m', 'initial'], main);
+  if (files.length) run(['add', '--', ...files.map(([file]) => file)]);
+  run(['commit', '-q', '--allow-empty', '-m', 'initial']);
+  return { root, main };
+}
+
+/** `git init` + a committed `.portsrc.json` (and README) in `<tmp>/main`; nothing installed yet. */
+export function makeRepo(options: MakeRepoOptions = {}): Repo {
+  const services = servicesFrom(options.base ?? 22100);
+  const files: Record<string, string> = {
+    '.portsrc.json': JSON.stringify(portsrcFor(services), null, 2) + '\n',
+    'README.md': '# test repo\n',
+  };
+  if (options.packageJson) files['package.json'] = JSON.stringify(options.packageJson, null, 2) + '\n';
+  const { root, main } = initRepo({ name: options.name, files });
   const registryFile = path.join(main, 'design', 'worktrees', 'ports.json');
   const repo: Repo = {
     root,
@@ -263,4 +267,61 @@ export function expectAgreement(repo: Repo, dir: string, userKeys: readonly stri
 export function expectDistinctPorts(registry: Registry): void {
   const portsList = registry.allocations.map((a) => a.port);
   expect(new Set(portsList).size).toBe(portsList.length);
+}
+
+export interface TempRepo {
+  /** The main worktree. */
+  root: string;
+  /** Temp folder holding the main worktree (`repo`), `home` and the linked worktrees. */
+  base: string;
+  home: string;
+  env: NodeJS.ProcessEnv;
+  /** Creates a linked worktree next to the main one. */
+  addWorktree(name: string, args?: string[]): string;
+}
+
+/** A real repository with one commit; `config` becomes its committed .portsrc.json. */
+export function makeConfigRepo(config?: unknown): TempRepo {
+  const files: Record<string, string> = { README: 'test\n' };
+  if (config !== undefined) files['.portsrc.json'] = JSON.stringify(config, null, 2);
+  const { root: base, main: root } = initRepo({ name: 'repo', files, prefix: 'ports-test-' });
+  const home = path.join(base, 'home');
+  fs.mkdirSync(home);
+  const env = cleanEnv({}, home);
+  return {
+    root,
+    base,
+    home,
+    env,
+    addWorktree(name, args = []) {
+      const dir = path.join(base, name);
+      git(['worktree', 'add', '-q', ...args, dir], root, env);
+      return dir;
+    },
+  };
+}
+
+export interface TestRepo {
+  /** Temp folder holding the main worktree and the linked ones. */
+  dir: string;
+  main: string;
+  /** A linked worktree `<dir>/<name>` on a new branch `name`. */
+  addWorktree(name: string): string;
+  cleanup(): void;
+}
+
+/** A real repository `<tmp>/<name>` with `files` committed; linked worktrees go next to it. */
+export function makeRepoWithFiles(name: string, files: Record<string, string>): TestRepo {
+  const { root: dir, main } = initRepo({ name, files, prefix: 'ports-compose-' });
+  return {
+    dir,
+    main,
+    addWorktree(wt: string) {
+      git(['worktree', 'add', '-q', '-b', wt, path.join(dir, wt)], main);
+      return path.join(dir, wt);
+    },
+    cleanup() {
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -263,3 +263,37 @@ export async function startPostgres(): Promise<RealServer | null> {
   }
   return { port, pid: postmasterPid, stop };
 }
+
+/** Whether a test's precondition holds here, and if not why: decided when the test file loads. */
+export type Availability = { ok: true } | { ok: false; reason: string };
+
+const reasonsPrinted = new Set<string>();
+
+/**
+ * `test` when `availability` holds, else `test.skip` (reported as skipped, never as passed),
+ * printing the reason once per file.
+ */
+export function testWhen(availability: Availability): jest.It {
+  if (availability.ok) return test;
+  if (!reasonsPrinted.has(availability.reason)) {
+    reasonsPrinted.add(availability.reason);
+    console.warn(`skipped: ${availability.reason}`);
+  }
+  return test.skip;
+}
+
+const when = (ok: boolean, reason: string): Availability => (ok ? { ok: true } : { ok: false, reason });
+
+export const redisAvailability = (): Availability =>
+  when(findExecutable('redis-server', ['/usr/bin/redis-server']) !== null, 'redis-server not found (run .ci/install-services.sh)');
+
+export const postgresAvailability = (): Availability =>
+  when(postgresBinDir() !== null, 'PostgreSQL not found in /usr/lib/postgresql/*/bin (run .ci/install-services.sh)');
+
+/** Can a socket be bound on ::1? Asked of a child process, because the answer is needed before any test runs. */
+export function ipv6LoopbackAvailability(): Availability {
+  const script = "const s = require('net').createServer(); s.once('error', () => process.exit(1)); s.listen(0, '::1', () => s.close(() => process.exit(0)));";
+  return when(spawnSync(process.execPath, ['-e', script]).status === 0, '::1 cannot be bound on this machine (no IPv6 loopback)');
+}
+
+export const rootAvailability = (what: string): Availability => when(isRoot(), `${what} needs root`);

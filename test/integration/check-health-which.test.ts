@@ -1,18 +1,19 @@
 /**
- * `ports check`, `ports health` and `ports which` run in-process (src/main.ts `run`) against
- * real temp repositories with linked worktrees, real listeners (this process, child processes,
- * redis-server, PostgreSQL) on OS-assigned ports, and registries written by the test.
+ * `ports check`, `ports health` and `ports which` run in-process (src/main.ts `run`, through
+ * test/helpers/cli.ts) against real temp repositories with linked worktrees, real listeners
+ * (this process, child processes, redis-server, PostgreSQL) on OS-assigned ports, and
+ * registries written by the test.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { emptyRegistry, type Allocation, type Registry } from '../../src/core/registry-schema';
 import { createContext } from '../../src/context';
 import { TEST_IMAGE, TEST_LABEL, describeWithDocker, docker, httpGet, removeContainers, waitFor } from '../helpers/docker';
-import { run } from '../../src/main';
 import { syncWorktreeEnv } from '../../src/ops/env-sync';
 import { createOutput } from '../../src/output';
+import { cleanEnv as testCleanEnv, runInProcess, type InProcessRun } from '../helpers/cli';
+import { git as repoGit, initRepo } from '../helpers/repo';
 import {
   startChildListener,
   startHttpServer,
@@ -21,16 +22,21 @@ import {
   startSilentTcpServer,
   freePort,
   canListenOn,
+  postgresAvailability,
+  redisAvailability,
+  testWhen,
   type Stoppable,
 } from '../helpers/servers';
 
-const cleanEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GIT_') && !name.startsWith('PORTS')));
-cleanEnv.NO_COLOR = '1';
+const cleanEnv: NodeJS.ProcessEnv = testCleanEnv();
+
+const redisOrPostgres = [redisAvailability(), postgresAvailability()];
+const withRedisOrPostgres = testWhen(
+  redisOrPostgres.some((a) => a.ok) ? { ok: true } : { ok: false, reason: 'neither redis-server nor PostgreSQL is installed (run .ci/install-services.sh)' },
+);
 
 function git(cwd: string, ...args: string[]): string {
-  const result = spawnSync('git', args, { cwd, env: { ...cleanEnv, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' }, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
+  return repoGit(args, cwd);
 }
 
 interface Repo {
@@ -42,13 +48,7 @@ interface Repo {
 
 /** A repository with a linked worktree `feat`, both folders canonical (realpath). */
 function makeRepo(config: object = {}): Repo {
-  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ports-chw-')));
-  const main = path.join(root, 'main');
-  fs.mkdirSync(main);
-  git(main, 'init', '-q', '-b', 'main');
-  fs.writeFileSync(path.join(main, '.portsrc.json'), JSON.stringify(config));
-  git(main, 'add', '.portsrc.json');
-  git(main, 'commit', '-q', '-m', 'init');
+  const { root, main } = initRepo({ files: { '.portsrc.json': JSON.stringify(config) }, prefix: 'ports-chw-' });
   const feat = path.join(root, 'feat');
   git(main, 'worktree', 'add', '-q', feat);
   return { root, main, feat, registryFile: path.join(main, 'design', 'worktrees', 'ports.json') };
@@ -87,23 +87,8 @@ function readRegistry(repo: Repo): Registry {
   return JSON.parse(fs.readFileSync(repo.registryFile, 'utf8')) as Registry;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json<T = unknown>(): T;
-}
-
-async function ports(cwd: string, args: string[], options: { tty?: boolean } = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await run(args, {
-    stdout: { write: (chunk: string) => (stdout += chunk), isTTY: false },
-    stderr: { write: (chunk: string) => (stderr += chunk), isTTY: options.tty === true },
-    env: cleanEnv,
-    cwd,
-  });
-  return { code, stdout, stderr, json: <T>() => JSON.parse(stdout) as T };
+function ports(cwd: string, args: string[], options: { tty?: boolean } = {}): Promise<InProcessRun> {
+  return runInProcess(args, { cwd, env: cleanEnv, tty: options.tty });
 }
 
 /** Writes the worktree's .env exactly as the tool does (the real env-sync), so it starts in step. */
@@ -310,14 +295,13 @@ describe('ports health', () => {
     expect(missing.code).toBe(2);
   });
 
-  test('real redis-server and PostgreSQL answer their handshakes; the PID recorded is the server\'s', async () => {
+  withRedisOrPostgres('real redis-server and PostgreSQL answer their handshakes; the PID recorded is the server\'s', async () => {
     const redis = await startRedis();
     const postgres = await startPostgres();
     if (!redis) console.warn('skipped: redis-server not found (run .ci/install-services.sh)');
     if (!postgres) console.warn('skipped: PostgreSQL not found (run .ci/install-services.sh)');
     if (redis) started.push(redis);
     if (postgres) started.push(postgres);
-    if (!redis && !postgres) return;
     const repo = newRepo({ services: { cache: { health: { type: 'redis' } }, database: { health: { type: 'postgres' } } } });
     writeRegistry(repo, [...(redis ? [allocation(redis.port, 'main', repo.main, 'cache')] : []), ...(postgres ? [allocation(postgres.port, 'main', repo.main, 'database')] : [])]);
     const result = await ports(repo.main, ['health', '--json']);

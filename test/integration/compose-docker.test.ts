@@ -7,7 +7,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as dotenvParse } from 'dotenv';
-import { TEST_IMAGE, TEST_LABEL, describeWithDocker, docker, httpGet, makeRepo, privateRange, runPorts, runPortsAsync, testEnv, waitFor, type TestRepo } from '../helpers/docker';
+import { runPorts, runPortsAsync } from '../helpers/cli';
+import { TEST_IMAGE, TEST_LABEL, describeWithDocker, docker, httpGet, privateRange, testEnv, waitFor } from '../helpers/docker';
+import { makeRepoWithFiles as makeRepo, type TestRepo } from '../helpers/repo';
 
 const COMPOSE_FILE = `services:
   web:

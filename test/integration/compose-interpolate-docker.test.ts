@@ -10,7 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { parse as dotenvParse } from 'dotenv';
-import { describeWithDocker, docker, git, httpGet, makeRepo, privateRange, runPorts, testEnv, waitFor, type TestRepo } from '../helpers/docker';
+import { describeWithDocker, docker, httpGet, privateRange, testEnv, waitFor } from '../helpers/docker';
+import { runPorts } from '../helpers/cli';
+import { git, makeRepoWithFiles as makeRepo, type TestRepo } from '../helpers/repo';
 
 const FIXTURE = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'compose', 'busybox-stack.yml'), 'utf8');
 const composeV1 = spawnSync('docker-compose', ['version'], { env: testEnv(), encoding: 'utf8' });

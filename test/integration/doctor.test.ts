@@ -1,6 +1,6 @@
 /**
  * `ports doctor [--fix]` on real temp repositories (git init, git worktree add, the installed
- * hook, the built CLI): each scenario of SPEC §7 is produced for real, diagnosed, fixed where
+ * hook, the built CLI): each scenario `ports doctor` diagnoses is produced for real, diagnosed, fixed where
  * that is safe, and the repository is left working — a new worktree gets its ports and its
  * .env agrees with the registry.
  */

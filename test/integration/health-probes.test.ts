@@ -2,8 +2,11 @@ import { mapBounded } from '../../src/core/bounded';
 import { probeHttp, probePostgres, probeRedis, probeTcp, type ProbeResult } from '../../src/io/health-probes';
 import { findListeners } from '../../src/io/listeners';
 import {
-  canListenOn,
   freePort,
+  ipv6LoopbackAvailability,
+  postgresAvailability,
+  redisAvailability,
+  testWhen,
   startHttpServer,
   startPostgres,
   startRedis,
@@ -22,11 +25,9 @@ async function track<T extends Stoppable>(server: Promise<T>): Promise<T> {
   return value;
 }
 
-let ipv6Loopback = false;
-beforeAll(async () => {
-  ipv6Loopback = await canListenOn('::1');
-  if (!ipv6Loopback) console.warn('skipped: IPv6 probe tests (::1 cannot be bound on this machine)');
-});
+const withIpv6 = testWhen(ipv6LoopbackAvailability());
+const withRedis = testWhen(redisAvailability());
+const withPostgres = testWhen(postgresAvailability());
 
 describe('probeHttp against a real Node HTTP server', () => {
   test('200 is ok; after the server turns to 500 it answers but is not ok', async () => {
@@ -51,8 +52,7 @@ describe('probeHttp against a real Node HTTP server', () => {
     expect(strict).toMatchObject({ ok: false, answered: true });
   });
 
-  test('finds a service on ::1 only, and one on 127.0.0.1 only, via the right host', async () => {
-    if (!ipv6Loopback) return;
+  withIpv6('finds a service on ::1 only, and one on 127.0.0.1 only, via the right host', async () => {
     const v6 = await track(startHttpServer('::1'));
     const v4 = await track(startHttpServer('127.0.0.1'));
     expect(await probeHttp(v6.port, { timeoutMs: 2000 })).toMatchObject({ ok: true, host: '::1' });
@@ -116,16 +116,15 @@ describe('nothing listening', () => {
   });
 });
 
-function skipUnless(server: RealServer | null, binary: string): server is RealServer {
-  if (server) return true;
-  console.warn(`skipped: ${binary} not found (run .ci/install-services.sh)`);
-  return false;
+/** The server a test's availability check promised. */
+function present(server: RealServer | null, binary: string): RealServer {
+  if (!server) throw new Error(`${binary} was found when the file loaded but did not start`);
+  return server;
 }
 
 describe('a real redis-server', () => {
-  test('answers PING with PONG; the listener PID is redis-server\'s', async () => {
-    const redis = await startRedis();
-    if (!skipUnless(redis, 'redis-server')) return;
+  withRedis('answers PING with PONG; the listener PID is redis-server\'s', async () => {
+    const redis = present(await startRedis(), 'redis-server');
     started.push(redis);
     expect(await probeRedis(redis.port, { timeoutMs: 2000 })).toMatchObject({ ok: true, answered: true, detail: 'PONG', host: '127.0.0.1' });
     expect(await probePostgres(redis.port, { timeoutMs: 500 })).toMatchObject({ ok: false });
@@ -135,18 +134,16 @@ describe('a real redis-server', () => {
     expect(listeners[0]?.command).toContain('redis-server');
   });
 
-  test('with a password, is up but says auth required', async () => {
-    const redis = await startRedis({ password: 'secret-for-test' });
-    if (!skipUnless(redis, 'redis-server')) return;
+  withRedis('with a password, is up but says auth required', async () => {
+    const redis = present(await startRedis({ password: 'secret-for-test' }), 'redis-server');
     started.push(redis);
     expect(await probeRedis(redis.port, { timeoutMs: 2000 })).toMatchObject({ ok: true, answered: true, detail: 'auth required' });
   });
 });
 
 describe('a real PostgreSQL', () => {
-  test('answers the SSLRequest without a password; the listener PID is the postmaster', async () => {
-    const postgres = await startPostgres();
-    if (!skipUnless(postgres, 'PostgreSQL (/usr/lib/postgresql/*/bin)')) return;
+  withPostgres('answers the SSLRequest without a password; the listener PID is the postmaster', async () => {
+    const postgres = present(await startPostgres(), 'PostgreSQL');
     started.push(postgres);
     const result = await probePostgres(postgres.port, { timeoutMs: 2000 });
     expect(result).toMatchObject({ ok: true, answered: true, host: '127.0.0.1' });

@@ -1,5 +1,5 @@
 /**
- * `ports install` / `ports uninstall` without husky (SPEC §4, issue 3): the hook goes into the
+ * `ports install` / `ports uninstall` without husky (issue 3): the hook goes into the
  * common hooks folder (or core.hooksPath), an existing hook keeps running (a shell hook gets our
  * block at its top; any other hook is chained as post-checkout.ports-chained), uninstall puts
  * each back exactly, and the hook finds the tool from every worktree — or says clearly that it

@@ -1,12 +1,12 @@
 /**
- * `ports install` in a project that uses husky 9 (SPEC §4, issue 3): husky is installed from
+ * `ports install` in a project that uses husky 9 (issue 3): husky is installed from
  * npm into a temp repository (`npm install --prefer-offline`, using the machine's npm cache),
  * `husky init` sets core.hooksPath to `.husky/_`, and the ports block must land in
  * `.husky/post-checkout`, fire through husky's stub on `git worktree add`, and come out again
  * on `ports uninstall` without touching husky's own files or lines.
  *
  * The ports package itself is a copy of the built package in the project's node_modules, with
- * package.json listing it as a devDependency, not `npm install file:/work/main`: npm would make
+ * package.json listing it as a devDependency, not `npm install file:<this checkout>`: npm would make
  * node_modules/ports a symlink into the shared checkout (whose dist/ other engineers rebuild
  * while this runs) and install that folder's dependencies in place there. A copy is what a
  * registry install leaves behind (bin/, dist/, hooks/, package.json), isolated and instant.

@@ -1,5 +1,5 @@
 /**
- * The worktree lifecycle end to end (SPEC §4, issue 3): real `git init`, real `git worktree
+ * The worktree lifecycle end to end (issue 3): real `git init`, real `git worktree
  * add/remove/move/lock`, the post-checkout hook installed by `ports install` in the common hooks
  * folder, the built CLI as a real process. Each repository declares four services on ranges
  * private to the test (see test/helpers/repo.ts), so no real service on the machine is touched.

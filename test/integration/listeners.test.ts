@@ -14,7 +14,7 @@ import {
   type Listener,
 } from '../../src/io/listeners';
 import { processStartTime } from '../../src/io/process-info';
-import { canListenOn, isRoot, startChildListener, startSilentTcpServer, type Stoppable } from '../helpers/servers';
+import { ipv6LoopbackAvailability, rootAvailability, startChildListener, startSilentTcpServer, testWhen, type Stoppable } from '../helpers/servers';
 
 const onLinux = process.platform === 'linux';
 const started: Stoppable[] = [];
@@ -34,11 +34,9 @@ function only(listeners: Listener[], port: number): Listener {
   return matching[0]!;
 }
 
-let ipv6Loopback = false;
-beforeAll(async () => {
-  ipv6Loopback = await canListenOn('::1');
-  if (!ipv6Loopback) console.warn('skipped: IPv6 listener tests (::1 cannot be bound on this machine)');
-});
+const withIpv6 = testWhen(ipv6LoopbackAvailability());
+const asRoot = testWhen(rootAvailability('looking at a listener of another user (runuser)'));
+const asRootOnLinux = testWhen(onLinux ? rootAvailability('the hidden-owner test (looking from an unprivileged user)') : { ok: false, reason: 'the hidden-owner test needs Linux' });
 
 describe('findListeners on real sockets', () => {
   test('finds an IPv4-only listener on 127.0.0.1 with this process as owner', async () => {
@@ -55,17 +53,18 @@ describe('findListeners on real sockets', () => {
     });
   });
 
-  test('finds an IPv6-only listener on ::1 as family 6', async () => {
-    if (!ipv6Loopback) return;
+  withIpv6('finds an IPv6-only listener on ::1 as family 6', async () => {
     const server = await track(startSilentTcpServer('::1'));
     const listener = only(await findListeners([server.port]), server.port);
     expect(listener).toMatchObject({ address: '::1', family: 6, pid: process.pid });
   });
 
-  test('reports wildcard listeners with their family', async () => {
+  test('reports an IPv4 wildcard listener with its family', async () => {
     const v4 = await track(startSilentTcpServer('0.0.0.0'));
     expect(only(await findListeners([v4.port]), v4.port)).toMatchObject({ address: '0.0.0.0', family: 4, pid: process.pid });
-    if (!ipv6Loopback) return;
+  });
+
+  withIpv6('reports an IPv6 wildcard listener with its family', async () => {
     const v6 = await track(startSilentTcpServer('::'));
     expect(only(await findListeners([v6.port]), v6.port)).toMatchObject({ address: '::', family: 6, pid: process.pid });
   });
@@ -102,22 +101,14 @@ describe('findListeners on real sockets', () => {
     expect(all.length).toBeGreaterThanOrEqual(1);
   });
 
-  test('a listener of another user is reported with its PID when we may see it (root)', async () => {
-    if (!isRoot()) {
-      console.warn('skipped: another-user listener test needs root for runuser');
-      return;
-    }
+  asRoot('a listener of another user is reported with its PID when we may see it (root)', async () => {
     const foreign = await track(startChildListener({ user: 'nobody' }));
     const listener = only(await findListeners([foreign.port]), foreign.port);
     expect(listener.pid).toBe(foreign.pid);
     expect(listener.command).toContain('node');
   });
 
-  test('a listener whose owner is hidden from us is still reported, with pid null', async () => {
-    if (!isRoot() || !onLinux) {
-      console.warn('skipped: hidden-owner test needs root on Linux (to look from an unprivileged user)');
-      return;
-    }
+  asRootOnLinux('a listener whose owner is hidden from us is still reported, with pid null', async () => {
     // Our own (root-owned) listener, looked up by an unprivileged process that may not read our /proc/PID/fd.
     const server = await track(startSilentTcpServer('127.0.0.1'));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-unprivileged-'));

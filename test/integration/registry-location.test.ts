@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { git, makeRepo, privateRanges, removeTempDirs, runPorts, tempDir, cleanEnv } from '../helpers/cli';
+import { git, privateRanges, removeTempDirs, runPorts, tempDir, cleanEnv } from '../helpers/cli';
+import { makeConfigRepo as makeRepo } from '../helpers/repo';
 
 afterAll(removeTempDirs);
 

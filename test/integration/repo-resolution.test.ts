@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listWorktrees, resolveRepo, resolveRepoFromFiles, resolveRepoWithGit, worktreeFolderNames } from '../../src/io/git';
-import { git, makeRepo, readRegistry, removeTempDirs, runPorts } from '../helpers/cli';
+import { git, readRegistry, removeTempDirs, runPorts } from '../helpers/cli';
+import { makeConfigRepo as makeRepo } from '../helpers/repo';
 
 afterAll(removeTempDirs);
 

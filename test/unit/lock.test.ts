@@ -83,13 +83,30 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
   }
 }
 
-async function timeTakeover(): Promise<number> {
-  const started = Date.now();
-  const lock = await acquireLock(registry, { timeoutMs: 2000 });
-  const elapsed = Date.now() - started;
+/**
+ * Acquires the lock someone else's file stands in for, and tells whether that file was taken
+ * over at once: judged stale the first time it was looked at, so never waited on as a live holder.
+ * The timeout is generous, so a loaded machine cannot fail it; waiting shows in `waitedOnHolder`.
+ */
+async function takeOver(): Promise<{ waitedOnHolder: boolean }> {
+  const waits: string[] = [];
+  const lock = await acquireLock(registry, { timeoutMs: 20_000, onWait: (holder) => waits.push(holder) });
   expect(JSON.parse(fs.readFileSync(lockFile, 'utf8')).pid).toBe(process.pid);
   lock.release();
-  return elapsed;
+  return { waitedOnHolder: waits.length > 0 };
+}
+
+/** Counts the polls of the lock file (each poll stats it once) from now until `stop()`. */
+function countLockPolls(): { count(): number; stop(): void } {
+  // The module object itself: this file's `import * as fs` is a read-only view of it.
+  const nodeFs = jest.requireActual<typeof fs>('node:fs');
+  const statSync = nodeFs.statSync;
+  let polls = 0;
+  const spy = jest.spyOn(nodeFs, 'statSync').mockImplementation(((file: fs.PathLike, options?: fs.StatSyncOptions) => {
+    if (file === lockFile) polls++;
+    return statSync(file, options);
+  }) as typeof fs.statSync);
+  return { count: () => polls, stop: () => spy.mockRestore() };
 }
 
 function backdate(file: string, ms: number): void {
@@ -120,13 +137,13 @@ describe('acquireLock', () => {
       secondAcquired = true;
       return lock;
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => waits.length > 0);
     expect(secondAcquired).toBe(false);
     expect(waits).toEqual([expect.stringContaining(`pid ${process.pid}`)]);
     first.release();
-    const started = Date.now();
     (await second).release();
-    expect(Date.now() - started).toBeLessThan(100);
+    expect(secondAcquired).toBe(true);
+    expect(fs.existsSync(lockFile)).toBe(false);
   });
 
   test('withLock releases the lock when the function throws', async () => {
@@ -138,13 +155,13 @@ describe('acquireLock', () => {
   test('gives up with LockTimeoutError (exit code 5) naming the holder', async () => {
     const holder = await liveChild();
     fs.writeFileSync(lockFile, lockRecord({ pid: holder.pid, start_time: holder.startTime }));
-    const started = Date.now();
     const error = await acquireLock(registry, { timeoutMs: 150 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(LockTimeoutError);
     expect((error as LockTimeoutError).exitCode).toBe(5);
     expect((error as Error).message).toContain(`pid ${holder.pid}`);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
-    expect(Date.now() - started).toBeLessThan(400);
+    // It gave up only once the timeout had passed (the tool's own count of what it waited).
+    expect(Number(/Timed out after (\d+) ms/.exec((error as Error).message)?.[1])).toBeGreaterThanOrEqual(150);
+    expect(JSON.parse(fs.readFileSync(lockFile, 'utf8')).pid).toBe(holder.pid);
   });
 
   test('takes the timeout from PORTS_LOCK_TIMEOUT_MS', async () => {
@@ -165,14 +182,14 @@ describe('stale locks', () => {
     ['JSON without an owner', '{"hello": "world"}'],
   ])('takes over a lock with garbage content (%s)', async (_kind, content) => {
     fs.writeFileSync(lockFile, content);
-    expect(await timeTakeover()).toBeLessThan(300);
+    expect(await takeOver()).toEqual({ waitedOnHolder: false });
   });
 
-  test('takes over the lock of a killed process in under 300 ms', async () => {
+  test('takes over the lock of a killed process at once', async () => {
     const dead = await deadProcess();
     fs.writeFileSync(lockFile, lockRecord({ pid: dead.pid, start_time: dead.startTime }));
     expect(inspectLock(registry)).toMatchObject({ state: 'stale', reason: `process ${dead.pid} is not running` });
-    expect(await timeTakeover()).toBeLessThan(300);
+    expect(await takeOver()).toEqual({ waitedOnHolder: false });
   });
 
   test('a waiter that found the holder alive takes over soon after the holder is killed', async () => {
@@ -180,41 +197,48 @@ describe('stale locks', () => {
     await new Promise((resolve) => child.once('spawn', resolve));
     fs.writeFileSync(lockFile, lockRecord({ pid: child.pid, start_time: processStartTime(child.pid!) }));
     const waits: string[] = [];
-    let acquiredAt = 0;
-    const waiting = acquireLock(registry, { onWait: (holder) => waits.push(holder) }).then((lock) => {
-      acquiredAt = Date.now();
-      return lock;
-    });
-    // Long enough for many polls that only stat the unchanged lock file.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(acquiredAt).toBe(0);
-    expect(waits).toEqual([expect.stringContaining(`pid ${child.pid}`)]);
-    child.kill('SIGKILL');
-    await exited(child);
-    const killedAt = Date.now();
-    (await waiting).release();
-    // Re-judged within 100 ms of trusting the old verdict, plus one back-off of at most 25 ms.
-    expect(acquiredAt - killedAt).toBeLessThan(300);
+    let acquired = false;
+    const polls = countLockPolls();
+    try {
+      const waiting = acquireLock(registry, { timeoutMs: 20_000, onWait: (holder) => waits.push(holder) }).then((lock) => {
+        acquired = true;
+        return lock;
+      });
+      // Found alive, then polled again while trusting that verdict (polls that only stat the file).
+      await waitFor(() => waits.length > 0);
+      const pollsWhenJudged = polls.count();
+      await waitFor(() => polls.count() > pollsWhenJudged + 2);
+      expect(acquired).toBe(false);
+      expect(waits).toEqual([expect.stringContaining(`pid ${child.pid}`)]);
+      child.kill('SIGKILL');
+      await exited(child);
+      (await waiting).release();
+      // Re-judged once the trusted verdict ran out, long before the timeout: it waited on that one holder only.
+      expect(acquired).toBe(true);
+      expect(waits).toHaveLength(1);
+    } finally {
+      polls.stop();
+    }
   });
 
   test('takes over the lock of a zombie process', async () => {
     const zombie = await zombieProcess();
     fs.writeFileSync(lockFile, lockRecord({ pid: zombie.pid, start_time: zombie.startTime }));
     expect(inspectLock(registry)).toMatchObject({ state: 'stale', reason: expect.stringContaining('zombie') });
-    expect(await timeTakeover()).toBeLessThan(300);
+    expect(await takeOver()).toEqual({ waitedOnHolder: false });
   });
 
   test('takes over a lock whose PID now belongs to another process', async () => {
     const other = await liveChild();
     fs.writeFileSync(lockFile, lockRecord({ pid: other.pid, start_time: `${Number(other.startTime) - 1}` }));
     expect(inspectLock(registry)).toMatchObject({ state: 'stale', reason: `PID ${other.pid} now belongs to another process` });
-    expect(await timeTakeover()).toBeLessThan(300);
+    expect(await takeOver()).toEqual({ waitedOnHolder: false });
   });
 
   test('takes over a lock taken before the last reboot, even if its PID is alive now', async () => {
     fs.writeFileSync(lockFile, lockRecord({ boot_id: 'a-previous-boot', acquired_at: '2000-01-01T00:00:00.000Z' }));
     expect(inspectLock(registry)).toMatchObject({ state: 'stale', reason: 'it was taken before the machine rebooted' });
-    expect(await timeTakeover()).toBeLessThan(300);
+    expect(await takeOver()).toEqual({ waitedOnHolder: false });
   });
 
   test('treats a lock with another boot id taken after our boot as another machine of the same name', async () => {
@@ -230,7 +254,7 @@ describe('stale locks', () => {
     fs.writeFileSync(lockFile, lockRecord({ host: 'elsewhere.example', pid: 999_999, acquired_at: new Date(Date.now() - 31_000).toISOString() }));
     backdate(lockFile, 31_000);
     expect(inspectLock(registry).state).toBe('stale');
-    expect(await timeTakeover()).toBeLessThan(300);
+    expect(await takeOver()).toEqual({ waitedOnHolder: false });
   });
 
   test('takes staleMs for other hosts from PORTS_LOCK_STALE_MS', async () => {
@@ -238,7 +262,7 @@ describe('stale locks', () => {
     backdate(lockFile, 5000);
     process.env.PORTS_LOCK_STALE_MS = '1000';
     try {
-      expect(await timeTakeover()).toBeLessThan(300);
+      expect(await takeOver()).toEqual({ waitedOnHolder: false });
     } finally {
       delete process.env.PORTS_LOCK_STALE_MS;
     }
@@ -266,7 +290,7 @@ describe('stale locks', () => {
     expect(key).toBe(JSON.parse(content).token);
     const breaker = `${lockFile}.break-${key}`;
     fs.writeFileSync(breaker, lockRecord({ pid: dead.pid, start_time: dead.startTime }));
-    expect(await timeTakeover()).toBeLessThan(300);
+    expect(await takeOver()).toEqual({ waitedOnHolder: false });
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
@@ -358,19 +382,23 @@ describe('writeFileAtomic', () => {
       for (let i = 0; ; i++) writeFileAtomic(${JSON.stringify(registry)}, (i % 2 ? 'a' : 'b').repeat(${size}));`;
     const writer = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
     children.push(writer);
-    const until = Date.now() + 700;
+    // Read until the writer has been seen replacing the file several times (each read whole).
     let reads = 0;
-    while (Date.now() < until) {
+    let changes = 0;
+    let last = fs.readFileSync(registry, 'utf8');
+    while (changes < 4) {
+      if (++reads > 100_000) throw new Error(`the writer replaced the file only ${changes} times in ${reads} reads`);
       const content = fs.readFileSync(registry, 'utf8');
       expect(content.length).toBe(size);
       expect(content === 'a'.repeat(size) || content === 'b'.repeat(size)).toBe(true);
-      reads++;
+      if (content !== last) changes++;
+      last = content;
     }
     writer.kill('SIGKILL');
     await exited(writer);
     const content = fs.readFileSync(registry, 'utf8');
     expect(content === 'a'.repeat(size) || content === 'b'.repeat(size)).toBe(true);
-    expect(reads).toBeGreaterThan(10);
+    expect(changes).toBe(4);
     cleanupTempFiles(registry);
     expect(fs.readdirSync(dir).sort()).toEqual(['atomic-write.js', 'ports.json']);
   });
