@@ -32,6 +32,7 @@ export class DashboardData {
   private health = new Map<number, { up: boolean; at: number }>();
   private holders: { at: number; ports: string; list: Listener[] } | null = null;
   private containers: { at: number; list: PublishedPort[] | null } | null = null;
+  private fetching: Promise<PublishedPort[] | null> | null = null;
 
   constructor(private readonly proxyPort: number) {}
 
@@ -82,15 +83,19 @@ export class DashboardData {
     return list;
   }
 
+  /** `docker ps` takes a while: a stale list is served at once while a fresh one is fetched. */
   private async published(): Promise<PublishedPort[] | null> {
-    if (this.containers && this.containers.at + CACHE_MS > Date.now()) return this.containers.list;
-    let list: PublishedPort[] | null = null;
-    try {
-      list = await listPublishedPorts();
-    } catch {
-      // Docker absent or failing: no container column, never an error
+    const fresh = this.containers && this.containers.at + CACHE_MS > Date.now();
+    if (!fresh && !this.fetching) {
+      this.fetching = listPublishedPorts()
+        .catch(() => null) // Docker absent or failing: no container column, never an error
+        .then((list) => {
+          this.containers = { at: Date.now(), list };
+          this.fetching = null;
+          return list;
+        });
     }
-    this.containers = { at: Date.now(), list };
-    return list;
+    if (this.containers) return this.containers.list;
+    return this.fetching as Promise<PublishedPort[] | null>;
   }
 }

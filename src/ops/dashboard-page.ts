@@ -17,6 +17,10 @@ th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid var
 th { font-weight: 600; color: var(--muted); font-size: 0.85rem; }
 .up { color: var(--ok); } .down { color: var(--bad); }
 .health::before { content: "●"; margin-right: 0.3rem; }
+a.route, td.worktree span { white-space: nowrap; }
+td.process { max-width: 22rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+tr.more td.worktree span { visibility: hidden; }
+tr.first td { border-top: 1px solid var(--line); }
 .empty { padding: 1rem 0; }
 @media (max-width: 700px) {
   thead { display: none; }
@@ -24,6 +28,8 @@ th { font-weight: 600; color: var(--muted); font-size: 0.85rem; }
   tr { border: 1px solid var(--line); border-radius: 6px; margin: 0.5rem 0; padding: 0.3rem 0; }
   td { border: 0; padding: 0.15rem 0.7rem; overflow-wrap: anywhere; }
   td::before { content: attr(data-label) ": "; color: var(--muted); font-size: 0.85rem; }
+  tr.more td.worktree span { visibility: visible; }
+  td.process { max-width: none; white-space: normal; }
 }
 `;
 
@@ -31,7 +37,7 @@ const SCRIPT = `
 (function () {
   var columns = ['Worktree', 'Service', 'Port', 'URL', 'Health', 'Process', 'Container'];
   function el(tag, text, cls) { var e = document.createElement(tag); if (text != null) e.textContent = String(text); if (cls) e.className = cls; return e; }
-  function cell(label, content) { var td = el('td'); td.setAttribute('data-label', label); if (typeof content === 'string' || typeof content === 'number') td.textContent = String(content); else if (content) td.appendChild(content); return td; }
+  function cell(label, content, cls) { var td = el('td', null, cls); td.setAttribute('data-label', label); if (typeof content === 'string' || typeof content === 'number') td.textContent = String(content); else if (content) td.appendChild(content); return td; }
   function render(snapshot) {
     var root = document.getElementById('repos');
     root.textContent = '';
@@ -45,13 +51,14 @@ const SCRIPT = `
       thead.appendChild(hr); table.appendChild(thead);
       var tbody = el('tbody');
       repo.worktrees.forEach(function (wt) {
-        wt.services.forEach(function (s) {
-          var tr = el('tr'); tr.setAttribute('data-worktree', wt.name); tr.setAttribute('data-service', s.service);
+        wt.services.forEach(function (s, i) {
+          var tr = el('tr', null, i === 0 ? 'first' : 'more'); tr.setAttribute('data-worktree', wt.name); tr.setAttribute('data-service', s.service);
           var name = el('span', wt.name); if (wt.path) name.title = wt.path;
           var link = el('a', s.url.replace(/^http:\\/\\//, '').replace(/\\/$/, ''), 'route mono'); link.href = s.url; link.title = s.longUrl;
           var holder = s.holder ? (s.holder.pid === null ? 'another user' : s.holder.pid + ' ' + (s.holder.command || '')) : '';
-          [cell('Worktree', name), cell('Service', s.service), cell('Port', el('span', s.port, 'mono')), cell('URL', link),
-           cell('Health', el('span', s.health, 'health ' + s.health)), cell('Process', el('span', holder, 'mono')), cell('Container', s.container || '')]
+          var proc = cell('Process', el('span', holder, 'mono'), 'process'); proc.title = holder;
+          [cell('Worktree', name, 'worktree'), cell('Service', s.service), cell('Port', el('span', s.port, 'mono')), cell('URL', link),
+           cell('Health', el('span', s.health, 'health ' + s.health)), proc, cell('Container', s.container || '')]
             .forEach(function (td) { tr.appendChild(td); });
           tbody.appendChild(tr);
         });

@@ -4,8 +4,10 @@
  * `*.localhost` the way browsers do, so requests carry a lookup that answers loopback.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type * as net from 'node:net';
+import * as path from 'node:path';
 import { WebSocketServer } from 'ws';
 import { portsBin, testEnv } from './repo';
 
@@ -127,5 +129,21 @@ export function startDevServer(who: string, port: number, host = '127.0.0.1'): P
           }),
       }),
     );
+  });
+}
+
+const DEV_SERVER_SCRIPT = `const who = process.argv[2];
+const server = require('node:http').createServer((req, res) => res.end('<!doctype html><title>' + who + '</title><h1>' + who + '</h1>'));
+server.listen(Number(process.argv[3]), '127.0.0.1', () => process.stdout.write('listening\\n'));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** A dev server as its own process (`node dev-server.js` in the worktree), as a developer would run one. */
+export function startDevServerProcess(dir: string, who: string, port: number): Promise<{ pid: number; stop(): void }> {
+  fs.writeFileSync(path.join(dir, 'dev-server.js'), DEV_SERVER_SCRIPT);
+  const child = spawn(process.execPath, ['dev-server.js', who, String(port)], { cwd: dir, argv0: 'node', stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', () => resolve({ pid: child.pid as number, stop: () => child.kill('SIGTERM') }));
+    child.once('exit', (code) => reject(new Error(`dev server exited ${code}`)));
   });
 }
