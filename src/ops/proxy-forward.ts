@@ -44,7 +44,11 @@ export class Forwarder {
       upstream.on('socket', (socket) => (socket.connecting ? socket.once('connect', startBody) : startBody()));
       upstream.on('response', (upstreamRes) => {
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, responseHeaders(upstreamRes));
-        res.flushHeaders();
+        // Headers go out with the first piece of body; a response that holds its body back (a
+        // long poll, an event stream) still gets its headers to the browser at once.
+        setImmediate(() => {
+          if (!res.headersSent && !res.destroyed) res.flushHeaders();
+        });
         upstreamRes.pipe(res);
         upstreamRes.on('error', () => res.destroy());
       });
