@@ -54,6 +54,8 @@ export class Forwarder {
       });
       upstream.on('error', (error: NodeJS.ErrnoException) => {
         if (!piped && isRefused(error) && hosts.length > 1) return attempt(hosts.slice(1));
+        // A kept-alive connection the dev server closed just as it was reused: a request without a body is sent again.
+        if (upstream.reusedSocket && error.code === 'ECONNRESET' && !res.headersSent && (req.method === 'GET' || req.method === 'HEAD')) return attempt(hosts);
         if (res.headersSent) return void res.destroy();
         onDown({ port, error });
       });

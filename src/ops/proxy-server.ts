@@ -82,6 +82,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       case 'ambiguous':
         return send(res, 300, 'html', ambiguousPage(target.name, target.candidates, port));
       case 'route':
+        if (target.route.port === port) return send(res, 508, 'text', `${target.route.service} of ${target.route.worktree} is allocated the proxy's own port ${port}: move the proxy (--port N).\n`);
         return forwarder.http(req, res, target.route.port, (failure: ForwardFailure) => {
           if (!res.headersSent) send(res, 502, 'html', downPage(target.route, failure.error));
         });
@@ -91,7 +92,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const target = resolve(req.headers.host);
-    if (target.kind !== 'route') {
+    if (target.kind !== 'route' || target.route.port === port) {
       const status = target.kind === 'foreign' ? '421 Misdirected Request' : '404 Not Found';
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;

@@ -82,6 +82,29 @@ describe('ports proxy routing by Host name', () => {
     expect(featureOne.connections() - before).toBeLessThanOrEqual(1);
   });
 
+  it('sends a GET again when the dev server closed the kept-alive connection it was reused on', async () => {
+    // Answers the first request of each connection with keep-alive, then hangs up on the next one.
+    const port = alpha.allocationsOf(alpha.wt('Feature_One')).find((a) => a.service === 'cache')!.port;
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      let served = 0;
+      socket.on('data', () => {
+        if (served++ === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+        else socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      const first = await request(at('cache.feature-one.localhost'));
+      const second = await request(at('cache.feature-one.localhost'));
+      expect([first.status, first.body, second.status, second.body]).toEqual([200, 'ok', 200, 'ok']);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('streams a chunked response piece by piece, and a chunked request body through', async () => {
     const first = await new Promise<{ firstChunk: string; encoding: string | undefined; rest: Promise<string> }>((resolve, reject) => {
       http
