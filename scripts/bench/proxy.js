@@ -11,7 +11,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const TARGET = `const server = require('node:http').createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 }); res.end('ok\\n'); });
+// `/` answers at once (the proxy's worst case); `/render` first burns 1 ms of CPU, like a dev
+// server rendering a page, to show what share of a real server's throughput is left.
+const TARGET = `const server = require('node:http').createServer((req, res) => { if (req.url === '/render') { const end = process.hrtime.bigint() + 1000000n; while (process.hrtime.bigint() < end); } res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 }); res.end('ok\\n'); });
 server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));`;
 
@@ -38,9 +40,9 @@ function writeState(dir, port) {
   fs.writeFileSync(path.join(dir, 'state', 'registries', 'bench.json'), JSON.stringify({ registry, repo: path.join(dir, 'repo'), name: 'bench' }));
 }
 
-function get(agent, port, host) {
+function get(agent, port, host, urlPath = '/') {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/', agent, headers: { host } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path: urlPath, agent, headers: { host } }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d) => (body += d));
       res.on('end', () => (res.statusCode === 200 && body === 'ok\n' ? resolve() : reject(new Error(`status ${res.statusCode}: ${body.slice(0, 200)}`))));
@@ -73,7 +75,7 @@ async function sequentialP50(port, host, count) {
 }
 
 /** Requests per second with `concurrency` loops on kept-alive connections for `ms`. */
-async function throughput(port, host, concurrency, ms) {
+async function throughput(port, host, concurrency, ms, urlPath = '/') {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   let done = 0;
   const deadline = Date.now() + ms;
@@ -82,7 +84,7 @@ async function throughput(port, host, concurrency, ms) {
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (Date.now() < deadline) {
-          await get(agent, port, host);
+          await get(agent, port, host, urlPath);
           done++;
         }
       }),
@@ -116,6 +118,7 @@ async function measureProxy({ bin, quick = false, tmp = fs.mkdtempSync(path.join
     const perRound = quick ? 300 : 1000;
     const latency = { direct: [], proxy: [] };
     const rps = { direct: [], proxy: [] };
+    const rendered = { direct: [], proxy: [] };
     await sequentialP50(proxied.port, proxied.host, 200); // warm-up: JIT, connections
     await sequentialP50(direct.port, direct.host, 200);
     for (let round = 0; round < rounds; round++) {
@@ -123,17 +126,22 @@ async function measureProxy({ bin, quick = false, tmp = fs.mkdtempSync(path.join
       const order = round % 2 ? [['proxy', proxied], ['direct', direct]] : [['direct', direct], ['proxy', proxied]];
       for (const [name, t] of order) latency[name].push(await sequentialP50(t.port, t.host, perRound));
       for (const [name, t] of order) rps[name].push(await throughput(t.port, t.host, 8, quick ? 500 : 1500));
+      for (const [name, t] of order) rendered[name].push(await throughput(t.port, t.host, 8, quick ? 500 : 1000, '/render'));
     }
     const added = latency.proxy.map((p, i) => p - latency.direct[i]);
     const share = rps.proxy.map((p, i) => p / rps.direct[i]);
+    const renderedShare = rendered.proxy.map((p, i) => p / rendered.direct[i]);
     return {
       addedMs: median(added),
       rpsShare: median(share),
+      renderedShare: median(renderedShare),
       variants: {
         'p50 through the proxy (ms)': stats(latency.proxy),
         'p50 direct (ms)': stats(latency.direct),
         'req/s through the proxy': stats(rps.proxy),
         'req/s direct': stats(rps.direct),
+        'req/s through the proxy, 1 ms handler': stats(rendered.proxy),
+        'req/s direct, 1 ms handler': stats(rendered.direct),
       },
     };
   } finally {
@@ -148,10 +156,11 @@ if (require.main === module) {
   const bin = path.resolve(__dirname, '..', '..', 'bin', 'ports.js');
   measureProxy({ bin, quick: process.argv.includes('--quick') }).then(
     (r) => {
-      const line = (name, s, digits) => `  ${name.padEnd(28)} median ${s.median.toFixed(digits).padStart(9)}   min–max ${s.min.toFixed(digits)} – ${s.max.toFixed(digits)}`;
+      const line = (name, s, digits) => `  ${name.padEnd(40)} median ${s.median.toFixed(digits).padStart(9)}   min–max ${s.min.toFixed(digits)} – ${s.max.toFixed(digits)}`;
       process.stdout.write(`ports proxy on node ${process.version}, ${os.cpus().length} cores\n`);
       process.stdout.write(`  added latency p50: ${(r.addedMs * 1000).toFixed(0)} µs (goal ≤ 1 ms)  ${r.addedMs <= 1 ? '✓' : '✗'}\n`);
       process.stdout.write(`  req/s through the proxy: ${(r.rpsShare * 100).toFixed(0)}% of direct (goal ≥ 70%)  ${r.rpsShare >= 0.7 ? '✓' : '✗'}\n`);
+      process.stdout.write(`  with a 1 ms handler: ${(r.renderedShare * 100).toFixed(0)}% of direct\n`);
       for (const [name, s] of Object.entries(r.variants)) process.stdout.write(line(name, s, name.startsWith('p50') ? 3 : 0) + '\n');
     },
     (error) => {

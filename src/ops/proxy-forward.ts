@@ -16,7 +16,7 @@ export interface ForwardFailure {
 }
 
 export class Forwarder {
-  private readonly agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: 'lifo' });
+  private readonly agent = new http.Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: 'lifo', noDelay: true });
   private readonly addressByPort = new Map<number, Loopback>();
 
   close(): void {
@@ -31,36 +31,42 @@ export class Forwarder {
   /** Forwards `req` to `port`; `onDown` answers when no loopback address accepts the connection. */
   http(req: http.IncomingMessage, res: http.ServerResponse, port: number, onDown: (failure: ForwardFailure) => void): void {
     const headers = forwardedHeaders(req);
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    let current: http.ClientRequest | null = null;
+    res.on('close', () => {
+      if (!res.writableFinished) current?.destroy();
+    });
     const attempt = (hosts: Loopback[]): void => {
       const host = hosts[0] as Loopback;
-      let piped = false;
+      let bodySent = false;
       const upstream = http.request({ host, port, method: req.method, path: req.url, headers, agent: this.agent, setHost: false });
-      const startBody = () => {
-        piped = true;
-        this.addressByPort.set(port, host);
-        req.pipe(upstream);
-      };
-      // The body flows only once a socket is connected, so a refused address can be retried on the other one.
-      upstream.on('socket', (socket) => (socket.connecting ? socket.once('connect', startBody) : startBody()));
+      current = upstream;
+      if (hasBody) {
+        // The body flows only once a socket is connected, so a refused address can be retried on the other one.
+        const startBody = () => {
+          bodySent = true;
+          req.pipe(upstream);
+        };
+        upstream.on('socket', (socket) => (socket.connecting ? socket.once('connect', startBody) : startBody()));
+      } else upstream.end();
       upstream.on('response', (upstreamRes) => {
+        this.addressByPort.set(port, host);
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, responseHeaders(upstreamRes));
-        // Headers go out with the first piece of body; a response that holds its body back (a
-        // long poll, an event stream) still gets its headers to the browser at once.
-        setImmediate(() => {
-          if (!res.headersSent && !res.destroyed) res.flushHeaders();
-        });
-        upstreamRes.pipe(res);
-        upstreamRes.on('error', () => res.destroy());
+        // Headers go out with the first piece of body; a response of unknown length that holds its
+        // body back (an event stream, a long poll) still gets its headers to the browser at once.
+        if (upstreamRes.headers['content-length'] === undefined) {
+          setImmediate(() => {
+            if (!res.headersSent && !res.destroyed) res.flushHeaders();
+          });
+        }
+        forwardBody(upstreamRes, res);
       });
       upstream.on('error', (error: NodeJS.ErrnoException) => {
-        if (!piped && isRefused(error) && hosts.length > 1) return attempt(hosts.slice(1));
+        if (!bodySent && isRefused(error) && hosts.length > 1) return attempt(hosts.slice(1));
         // A kept-alive connection the dev server closed just as it was reused: a request without a body is sent again.
-        if (upstream.reusedSocket && error.code === 'ECONNRESET' && !res.headersSent && (req.method === 'GET' || req.method === 'HEAD')) return attempt(hosts);
+        if (upstream.reusedSocket && error.code === 'ECONNRESET' && !res.headersSent && !hasBody) return attempt(hosts);
         if (res.headersSent) return void res.destroy();
         onDown({ port, error });
-      });
-      res.on('close', () => {
-        if (!res.writableFinished) upstream.destroy();
       });
     };
     attempt(this.order(port));
@@ -93,6 +99,18 @@ export class Forwarder {
     client.setNoDelay(true);
     attempt(this.order(port));
   }
+}
+
+/** What `pipe` does, with fewer listeners per response: backpressure, end, error. */
+function forwardBody(from: http.IncomingMessage, to: http.ServerResponse): void {
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  });
+  from.on('end', () => to.end());
+  from.on('error', () => to.destroy());
 }
 
 function isRefused(error: NodeJS.ErrnoException): boolean {
