@@ -2,7 +2,7 @@
  * The proxy's routing table and Host-header resolution. Pure: built from the allocations of
  * every indexed registry, it answers "which port does this Host name mean?".
  *
- * Names are DNS labels (see docs/design.md, "Named URLs"): lower-cased, every run of characters
+ * Names are DNS labels (README, "Named URLs and the dashboard"): lower-cased, every run of characters
  * other than a-z, 0-9 and `-` becomes one `-`, leading and trailing `-` are dropped, at most 63
  * characters; a name with nothing left is `x`. `Feature_X` → `feature-x`, `v1.2` → `v1-2`.
  */

@@ -2,8 +2,8 @@
  * `ports proxy`: one HTTP server on 127.0.0.1 and ::1 (never a wildcard address) that routes by
  * Host name to the worktrees' dev servers and serves the dashboard at `localhost:PORT/`. Any Host
  * that is not localhost, a loopback address or a `.localhost` name on this port is refused, so
- * the proxy is neither an open proxy nor reachable through DNS rebinding (see docs/design.md,
- * "Named URLs").
+ * the proxy is neither an open proxy nor reachable through DNS rebinding (README, "Named URLs
+ * and the dashboard").
  */
 import * as http from 'node:http';
 import type * as net from 'node:net';
