@@ -52,6 +52,9 @@ async function foreground(ctx: Context, port: number): Promise<number> {
 
 async function background(ctx: Context, port: number): Promise<number> {
   const existing = runningProxy(ctx.env);
+  if (existing && existing.port !== port && port !== 0) {
+    throw new ConflictError(`A proxy already runs on port ${existing.port} (PID ${existing.pid}), not on ${port}.`, 'Stop it first: `ports proxy --stop`.');
+  }
   if (existing) {
     ctx.out.info(`ports proxy is already running (PID ${existing.pid}).`);
     ctx.out.result(dashboardUrl(existing.port));

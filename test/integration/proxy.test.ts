@@ -291,3 +291,20 @@ describe('ports proxy lifecycle', () => {
     expect([after.status, after.stdout]).toEqual([2, 'not running\n']);
   });
 });
+
+describe('ports proxy --background on a taken port', () => {
+  it('exits 4 and shows why the detached proxy did not start', async () => {
+    await proxy.stop(); // no proxy of this state folder runs
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const run = ports(['proxy', '--background', '--port', String(port)], alpha.main);
+      expect(run.status).toBe(4);
+      expect(run.stderr).toContain(`Port ${port} on 127.0.0.1 is already in use`);
+      expect(ports(['proxy', '--status'], alpha.main).status).toBe(2);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+});
