@@ -24,6 +24,9 @@ const DESCRIPTIONS = {
   compose: 'Docker Compose settings.',
   'compose.files': 'Base compose files, relative to the worktree. Default: Compose\'s own lookup (COMPOSE_FILE, compose.yaml, docker-compose.yml, …).',
   'compose.overrideFile': 'File written by `ports compose --write`. Default: docker-compose.override.yml.',
+  proxy: '`ports proxy` settings.',
+  'proxy.port': 'Port of `ports proxy` and the dashboard. Default: 7355. PORTS_PROXY_PORT and --port win.',
+  urls: 'Also write URL_<SERVICE>=http://<service>.<worktree>.<repo>.localhost:<proxy port>/ into the env block. Default: false.',
 };
 
 function describe(node, path) {

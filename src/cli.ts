@@ -277,6 +277,35 @@ export const COMMANDS: CommandSpec[] = [
       return (await import('./commands/hook')).hook(ctx, { name, args });
     },
   },
+  {
+    name: 'proxy',
+    usage: 'ports proxy [--port N] [--background | --stop | --status]',
+    summary: 'named URLs (http://<service>.<worktree>.localhost:N/) and the live dashboard on loopback',
+    flags: {
+      port: { type: 'string', short: 'p', value: 'N', description: 'listen on N (default: PORTS_PROXY_PORT, config proxy.port, else 7355; 0 picks a free port)' },
+      background: { type: 'boolean', description: 'start it detached (PID file and log in the state folder) and return' },
+      stop: { type: 'boolean', description: 'stop the background proxy (SIGTERM) and wait' },
+      status: { type: 'boolean', description: 'say whether a proxy runs; exit 0 when it does, 2 when not' },
+    },
+    maxPositionals: 0,
+    examples: ['ports proxy', 'ports proxy --background', 'ports proxy --port 7400', 'ports proxy --stop'],
+    run: async (ctx, a) =>
+      (await import('./commands/proxy')).proxy(ctx, {
+        port: parseInteger(str(a.flags.port), '--port', 0, 65535),
+        background: a.flags.background === true,
+        stop: a.flags.stop === true,
+        status: a.flags.status === true,
+      }),
+  },
+  {
+    name: 'url',
+    usage: 'ports url [SERVICE] [--worktree NAME]',
+    summary: "this worktree's named URLs through `ports proxy` (one URL with SERVICE)",
+    flags: { worktree: { type: 'string', short: 'w', value: 'NAME', description: 'another worktree’s URLs' } },
+    maxPositionals: 1,
+    examples: ['ports url', 'ports url web', 'ports url --json'],
+    run: async (ctx, a) => (await import('./commands/url')).url(ctx, { service: a.positionals[0], worktree: str(a.flags.worktree) }),
+  },
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {

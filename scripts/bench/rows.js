@@ -348,6 +348,16 @@ async function probeInProcess(ctx) {
   }
 }
 
+async function proxyCost(ctx) {
+  requireCommands(ctx, ['proxy']);
+  const r = await require('./proxy').measureProxy({ bin: ctx.pkg.bin, quick: ctx.quick, tmp: fs.mkdtempSync(path.join(ctx.tmp, 'proxy-')) });
+  // The table renders every variant in ms: the req/s figures go into the note.
+  const rps = (name) => r.variants[name].median.toFixed(0);
+  const variants = { 'p50 through the proxy': r.variants['p50 through the proxy (ms)'], 'p50 direct': r.variants['p50 direct (ms)'] };
+  const note = `req/s through the proxy ${rps('req/s through the proxy')} = ${(r.rpsShare * 100).toFixed(0)}% of direct ${rps('req/s direct')}, goal ≥ 70%; with a 1 ms handler ${(r.renderedShare * 100).toFixed(0)}%`;
+  return { variants, value: r.addedMs, unit: 'ms', note };
+}
+
 const ROWS = [
   { id: 'status', title: '`ports status --json`, 50 allocations, 4 declared services ÷ `node -e 0`', goal: { max: 1.3 }, run: statusJson },
   { id: 'worktree-add', title: 'added wall time of `git worktree add` with the hook (4 services, .env) ÷ `node -e 0`', goal: { max: 1.3 }, run: worktreeAdd },
@@ -357,6 +367,7 @@ const ROWS = [
   { id: 'sync-500', title: '`ports sync` reclaiming 500 vanished worktrees ÷ `node -e 0`', goal: { max: 2 }, run: syncVanished },
   { id: 'health-100', title: '`ports health`, 100 listeners that never answer (ms)', goal: { maxFromRow: true }, run: healthHung },
   { id: 'probe-100', title: 'checkPortAvailable in-process, 100 ports (µs per port)', goal: null, run: probeInProcess },
+  { id: 'proxy', title: '`ports proxy`: added p50 latency per keep-alive request (ms); req/s share in the note', goal: { max: 1 }, run: proxyCost },
 ];
 
 module.exports = { ROWS, Missing };

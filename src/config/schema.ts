@@ -59,6 +59,10 @@ export const configSchema = z.strictObject({
       overrideFile: z.optional(z.string().check(z.minLength(1))),
     }),
   ),
+  /** `ports proxy`: the port it listens on (default 7355; PORTS_PROXY_PORT and --port win). */
+  proxy: z.optional(z.strictObject({ port: z.optional(port) })),
+  /** Also write URL_<SERVICE>=http://<service>.<worktree>.<repo>.localhost:<proxy port>/ into the env block. */
+  urls: z.optional(z.boolean()),
 });
 
 export type HealthConfig = z.infer<typeof healthSchema>;
@@ -83,6 +87,8 @@ export interface PortsConfig {
   services: ServiceConfig[];
   envFile: string;
   compose: { files: string[] | undefined; overrideFile: string };
+  proxy: { port: number | undefined };
+  urls: boolean;
 }
 
 export function defaultEnvName(service: string): string {
@@ -109,6 +115,8 @@ export function normalizeConfig(input: PortsConfigInput, file: string | null): P
     services,
     envFile: input.envFile ?? '.env',
     compose: { files: input.compose?.files, overrideFile: input.compose?.overrideFile ?? 'docker-compose.override.yml' },
+    proxy: { port: input.proxy?.port },
+    urls: input.urls === true,
   };
 }
 

@@ -21,6 +21,8 @@ export const BLOCK_END = '# <<< ports <<<';
 
 export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const ENV_VAR_VALUE = /^[A-Za-z0-9_.:-]*$/;
+/** A proxy URL (`urls: true`): `http://`, a host name, a port and `/` — still no space, quote, `$` or backtick. */
+export const ENV_VAR_URL = /^http:\/\/[a-z0-9.-]+(?::\d{1,5})?\/$/;
 
 // Recognised loosely, so a block written by another version of the tool (other wording
 // between the markers) is still found and replaced rather than duplicated.
@@ -49,9 +51,9 @@ export function validateEnvVars(vars: EnvVars): void {
     if (typeof name !== 'string' || !ENV_VAR_NAME.test(name)) {
       throw new UsageError(`Refusing to write the env variable name ${JSON.stringify(name)}: names must match [A-Za-z_][A-Za-z0-9_]*.`, 'Fix the `env` name of that service in your ports config.');
     }
-    if (typeof value !== 'string' || !ENV_VAR_VALUE.test(value)) {
+    if (typeof value !== 'string' || !(ENV_VAR_VALUE.test(value) || ENV_VAR_URL.test(value))) {
       throw new UsageError(
-        `Refusing to write ${name}=${JSON.stringify(value)}: values in the managed env block may hold only letters, digits and _ . : - (ports and names).`,
+        `Refusing to write ${name}=${JSON.stringify(value)}: values in the managed env block may hold only letters, digits and _ . : - (ports and names), or a proxy URL (http://NAME.localhost:PORT/).`,
         'This value came from the config or the registry; check them with `ports doctor`.',
       );
     }

@@ -26,7 +26,7 @@ function tryBind(port: number, host: string | undefined): Promise<BindOutcome> {
   });
 }
 
-function canConnect(port: number, host: string, timeoutMs = 250): Promise<boolean> {
+export function canConnect(port: number, host: string, timeoutMs = 250): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
     const done = (ok: boolean) => {

@@ -8,6 +8,7 @@ import type { Context } from '../context';
 import { defaultEnvName, type PortsConfig } from '../config/schema';
 import type { Allocation, Registry } from '../core/registry-schema';
 import { composeProjectName } from '../core/project-name';
+import { DEFAULT_PROXY_PORT, dnsLabel, urlOf } from '../core/proxy-routes';
 import { writeWorktreeEnv } from '../io/env-file';
 import { runGit, type RepoInfo } from '../io/git';
 
@@ -27,6 +28,8 @@ export function envVarsFor(
     (a, b) => (order.get(a.service) ?? 1e6) - (order.get(b.service) ?? 1e6) || a.service.localeCompare(b.service),
   );
   const vars: [string, string][] = sorted.map((a) => [config.services.find((s) => s.name === a.service)?.env ?? defaultEnvName(a.service), String(a.port)]);
+  // The proxy port from the config only: PORTS_PROXY_PORT differs between shells and would make the block flip.
+  if (config.urls) for (const a of sorted) vars.push([`URL_${a.service.toUpperCase().replace(/-/g, '_')}`, urlOf(`${dnsLabel(a.service)}.${dnsLabel(a.worktree)}.localhost:${config.proxy.port ?? DEFAULT_PROXY_PORT}`)]);
   if (project && vars.length) vars.push(['COMPOSE_PROJECT_NAME', project]);
   return vars;
 }

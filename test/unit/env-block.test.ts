@@ -31,6 +31,10 @@ describe('renderEnvBlock', () => {
     ['a name starting with a digit', [['1PORT', '1']]],
     ['an empty name', [['', '1']]],
     ['a name given twice', [['PORT_WEB', '1'], ['PORT_WEB', '2']]],
+    ['a URL with a space', [['URL_WEB', 'http://web.x.localhost:7355/ EVIL=1/']]],
+    ['a URL with a substitution', [['URL_WEB', 'http://$(id).localhost:7355/']]],
+    ['a URL with a path', [['URL_WEB', 'http://web.x.localhost:7355/a`id`/']]],
+    ['a URL with a quote', [['URL_WEB', 'http://web.x.localhost:7355/"']]],
   ])('refuses %s', (_label, vars) => {
     expect(() => renderEnvBlock(vars)).toThrow(UsageError);
     expect(() => mergeEnvBlock('A=1\n', vars)).toThrow(UsageError);
@@ -38,6 +42,10 @@ describe('renderEnvBlock', () => {
 
   it('accepts ports, names and empty values', () => {
     expect(() => renderEnvBlock([['A', ''], ['B_2', 'my-repo_x.y:1']])).not.toThrow();
+  });
+
+  it('accepts a proxy URL (urls: true)', () => {
+    expect(renderEnvBlock([['URL_WEB', 'http://web.feature-x.localhost:7355/']])).toContain('URL_WEB=http://web.feature-x.localhost:7355/');
   });
 });
 
