@@ -16,6 +16,7 @@ export const FINDING_KINDS = [
   'registry_tracked',
   'stale_lock',
   'lock_held',
+  'lock_unusable',
   'temp_files',
   'hooks_missing',
   'hooks_broken',
@@ -67,7 +68,8 @@ export type RegistryState =
   | { kind: 'unreadable'; message: string };
 
 export interface LockFact {
-  state: 'free' | 'held' | 'stale';
+  /** `unusable`: something that is not a lock file (a folder) is where the lock goes. */
+  state: 'free' | 'held' | 'stale' | 'unusable';
   reason?: string;
   holder?: { pid: number; host: string; acquired_at?: string };
 }
@@ -160,6 +162,16 @@ function lockFindings(facts: DiagnosisFacts): Finding[] {
         counts: true,
         fixable: true,
       }),
+    );
+  } else if (facts.lock.state === 'unusable') {
+    found.push(
+      finding(
+        'lock_unusable',
+        'The registry lock cannot be created',
+        `${lockFile}: ${facts.lock.reason ?? 'something that is not a lock file is in its place'}. Every command that writes the registry fails with exit 5 until it is gone.`,
+        `Move ${lockFile} out of the way (ports creates its lock file there), or pass --registry FILE to use another registry`,
+        { counts: true, fixable: false },
+      ),
     );
   } else if (facts.lock.state === 'held') {
     const h = facts.lock.holder;
