@@ -16,9 +16,11 @@ import {
   removeHookBlock,
   renderHookBlock,
 } from '../core/hook-script';
+import { PortsError } from '../errors';
 import { writeFileAtomic } from '../io/atomic-write';
 import { locateHook, packageRoot, type HookLocation } from '../ops/hooks-location';
 import { keepEnvFileOutOfGit } from '../ops/ignore';
+import { ensureMainWorktree } from '../ops/main-worktree';
 
 const HOOK = 'post-checkout';
 
@@ -123,7 +125,15 @@ function report(ctx: Context, result: InstallResult): number {
 export async function install(ctx: Context): Promise<number> {
   const result = await installHook(ctx);
   await keepEnvFileOutOfGit(ctx, (await ctx.config()).envFile);
-  return report(ctx, result);
+  const code = report(ctx, result);
+  // The main worktree's ports first, so no linked worktree is given the ports its stack runs on.
+  const main = await ensureMainWorktree(ctx).catch((error: unknown) => {
+    if (!(error instanceof PortsError)) throw error;
+    ctx.out.warn(`the hook is installed, but the main worktree holds no ports: ${error.message}${error.hint ? ` ${error.hint}` : ''} Then run \`ports allocate\` there.`);
+    return null;
+  });
+  if (main?.made.length) ctx.out.info(`ports: ${main.owner.worktree}: ${main.made.map((o) => `${o.allocation.service} ${o.allocation.port}`).join(', ')}${main.envFile ? ` → ${main.envFile}` : ''}`);
+  return code;
 }
 
 export async function uninstall(ctx: Context): Promise<number> {
