@@ -8,6 +8,7 @@ import { mergeRanges } from '../core/allocation';
 import { emptyRegistry } from '../core/registry-schema';
 import { RegistryCorruptError } from '../errors';
 import { keepEnvFileOutOfGit, keepOutOfGit } from '../ops/ignore';
+import { recoverFromEnv } from '../ops/rebuild';
 
 export interface InitOptions {
   force: boolean;
@@ -33,7 +34,7 @@ export async function init(ctx: Context, options: InitOptions): Promise<number> 
       if (merged.added.length || merged.updated.length) tx.changed();
       return { created: tx.created, ...merged, ranges: Object.keys(registry.ranges) };
     },
-    { create: true },
+    { create: true, recover: () => recoverFromEnv(ctx) },
   );
   const ignore = await keepOutOfGit(ctx, store.file);
   await keepEnvFileOutOfGit(ctx, config.envFile);

@@ -141,7 +141,7 @@ function registryFindings(facts: DiagnosisFacts): Finding[] {
           finding(
             'registry_lost',
             'The port registry is gone, but worktrees still hold ports',
-            `${file} does not exist, while the .env blocks of ${plural(facts.envBlocksWithPorts, 'worktree')} name ports (deleted by hand, or by \`git clean -fdx\` in the main worktree). The next allocation could hand those ports out again.`,
+            `${file} does not exist, while the .env blocks of ${plural(facts.envBlocksWithPorts, 'worktree')} name ports (deleted by hand, or by \`git clean -fdx\` in the main worktree). The next allocation rebuilds it from them before allocating; until then \`ports status\` and \`ports check\` see nothing.`,
             'ports doctor --fix (rebuilds the registry from those .env blocks)',
             { counts: true, fixable: true },
           ),

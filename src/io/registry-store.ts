@@ -160,9 +160,13 @@ export class RegistryStore {
   /**
    * Read-modify-write under the registry lock. `fn` mutates the registry in place and calls
    * `tx.changed()`; the file is written (atomically) only then. With `create`, a missing
-   * registry starts empty with the default ranges.
+   * registry starts from what `recover` rebuilds (under the lock, before `fn` allocates
+   * anything), else empty with the default ranges.
    */
-  async update<T>(fn: (registry: Registry, tx: Transaction) => T | Promise<T>, options: { create?: boolean } = {}): Promise<T> {
+  async update<T>(
+    fn: (registry: Registry, tx: Transaction) => T | Promise<T>,
+    options: { create?: boolean; recover?: () => Promise<Registry | null> } = {},
+  ): Promise<T> {
     const dir = path.dirname(this.file);
     if (options.create) {
       try {
@@ -181,7 +185,7 @@ export class RegistryStore {
       const created = registry === null;
       if (!registry) {
         if (!options.create) throw new RegistryMissingError(this.file);
-        registry = emptyRegistry(this.stamp(), this.options.extraRanges);
+        registry = (await options.recover?.()) ?? emptyRegistry(this.stamp(), this.options.extraRanges);
         dirty = true;
       }
       const tx: Transaction = {

@@ -186,14 +186,9 @@ export async function readWorktreeBlocks(ctx: Context): Promise<{ worktrees: { p
   return { worktrees, skipped };
 }
 
-/**
- * Rebuilds the store's registry from the worktrees' blocks. `corruptBytes`: the corrupt file as
- * diagnosed (kept as a backup, replaced only if still corrupt); null: the registry was lost
- * (deleted, `git clean -fdx`) and is created only if still missing.
- */
-export async function rebuildRegistry(ctx: Context, store: RegistryStore, corruptBytes: Buffer | null): Promise<RebuildResult> {
+/** The registry the worktrees' blocks (and, for a corrupt file still JSON, its allocations made by name) describe. */
+async function registryFromBlocks(ctx: Context, worktrees: { path: string; vars: Map<string, string> }[], corruptBytes: Buffer | null) {
   const config = await ctx.config();
-  const { worktrees, skipped } = await readWorktreeBlocks(ctx);
   const now = ctx.now();
   const registry = emptyRegistry(now.toISOString(), config.ranges);
   const built = allocationsFromEnv(worktrees, config, registry, now.toISOString(), currentUser());
@@ -201,10 +196,43 @@ export async function rebuildRegistry(ctx: Context, store: RegistryStore, corrup
   registry.allocations = [...built.allocations, ...salvaged.kept];
   registry.metadata.total_allocations = registry.allocations.length;
   registry.metadata.rebuilt_at = now.toISOString();
+  return { registry, built, salvaged };
+}
 
+/**
+ * Rebuilds the store's registry from the worktrees' blocks. `corruptBytes`: the corrupt file as
+ * diagnosed (kept as a backup, replaced only if still corrupt); null: the registry was lost
+ * (deleted, `git clean -fdx`) and is created only if still missing.
+ */
+export async function rebuildRegistry(ctx: Context, store: RegistryStore, corruptBytes: Buffer | null): Promise<RebuildResult> {
+  const { worktrees, skipped } = await readWorktreeBlocks(ctx);
+  const { registry, built, salvaged } = await registryFromBlocks(ctx, worktrees, corruptBytes);
   const backup = await store.replace(registry, corruptBytes);
   const recovered = worktrees
     .map((w) => ({ worktree: path.basename(w.path), path: w.path, ports: built.allocations.filter((a) => a.worktree_path === w.path).map((a) => a.port) }))
     .filter((r) => r.ports.length > 0);
   return { backup, registry, recovered, byName: salvaged.kept.length, rangesChanged: built.rangesChanged, skipped: [...skipped, ...built.skipped, ...salvaged.skipped] };
+}
+
+/**
+ * For a registry about to be created (the hook, `ports allocate`, `ports init`): when live
+ * worktrees' blocks still name ports — the registry was deleted, or `git clean -fdx` in the main
+ * worktree took it — the registry they describe, so nothing they hold is handed out again;
+ * null when no block names a port. Runs under the registry lock, before anything is allocated.
+ */
+export async function recoverFromEnv(ctx: Context): Promise<Registry | null> {
+  let blocks: Awaited<ReturnType<typeof readWorktreeBlocks>>;
+  try {
+    blocks = await readWorktreeBlocks(ctx);
+  } catch (error) {
+    if (!(error instanceof PortsError)) throw error;
+    return null; // no repository around (--registry used directly): no worktrees to recover from
+  }
+  const { registry, built } = await registryFromBlocks(ctx, blocks.worktrees, null);
+  if (built.allocations.length === 0) return null;
+  const holders = new Set(built.allocations.map((a) => a.worktree)).size;
+  ctx.out.warn(
+    `the port registry was missing while the .env blocks of ${holders} worktree${holders === 1 ? '' : 's'} name ports (deleted by hand, or by \`git clean -fdx\`); rebuilt it from them, keeping every port${[...built.rangesChanged, ...built.skipped, ...blocks.skipped].map((x) => `; ${x}`).join('')}.`,
+  );
+  return registry;
 }
