@@ -229,7 +229,7 @@ describe('the hook finds the tool from every worktree', () => {
     expect(added.stderr).toContain(installerBin);
     expect(added.stderr).toContain('ports install');
     expect(repo.listed()).toContain(repo.wt('tool-gone'));
-    expect(fs.existsSync(repo.registryFile)).toBe(false);
+    expect(repo.allocationsOf(repo.wt('tool-gone'))).toEqual([]);
     expect(fs.existsSync(path.join(repo.wt('tool-gone'), '.env'))).toBe(false);
 
     const strict = add(repo, 'tool-gone-strict', { PORTS_STRICT: '1' });
