@@ -179,7 +179,7 @@ export class RegistryStore {
     }
     const lock = await this.lock();
     try {
-      cleanupTempFiles(this.file);
+      this.removeLeftovers();
       let registry = this.readIfExists();
       let dirty = false;
       const created = registry === null;

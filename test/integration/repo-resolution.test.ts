@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listWorktrees, resolveRepo, resolveRepoFromFiles, resolveRepoWithGit, worktreeFolderNames } from '../../src/io/git';
+import { listWorktrees, registryBase, resolveRepo, resolveRepoFromFiles, resolveRepoWithGit, worktreeFolderNames } from '../../src/io/git';
 import { git, makeRepo, readRegistry, removeTempDirs, runPorts } from '../helpers/cli';
 
 afterAll(removeTempDirs);
@@ -38,6 +38,32 @@ describe('reading the repository from .git files', () => {
     expect(resolveRepoFromFiles(path.join(repo.root, '.git', 'hooks'), repo.env)).toBeNull();
     expect(resolveRepoFromFiles(repo.root, { ...repo.env, GIT_CEILING_DIRECTORIES: repo.base })).toBeNull();
     expect(resolveRepoWithGit(bare, repo.env)).toMatchObject({ bare: true, worktreeRoot: null });
+  });
+});
+
+describe('the folder the registry lives under', () => {
+  it('is one folder per repository, whichever of its worktrees asks, in every layout', () => {
+    const repo = makeRepo();
+    const env = repo.env;
+    const linked = repo.addWorktree('linked');
+    const bare = path.join(repo.base, 'bare.git');
+    git(['clone', '-q', '--bare', repo.root, bare], repo.base, env);
+    const bareLinked = path.join(repo.base, 'bare-linked');
+    git(['worktree', 'add', '-q', bareLinked], bare, env);
+    const separate = path.join(repo.base, 'separate');
+    git(['clone', '-q', '--separate-git-dir', path.join(repo.base, 'separate.git'), repo.root, separate], repo.base, env);
+    const separateLinked = path.join(repo.base, 'separate-linked');
+    git(['worktree', 'add', '-q', separateLinked], separate, env);
+    git(['-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', repo.root, 'vendor/sub'], repo.root, env);
+    const layouts: [string, string[]][] = [
+      [repo.root, [repo.root, linked]],
+      [bare, [bare, bareLinked]],
+      [path.join(repo.base, 'separate.git'), [separate, separateLinked]],
+      [path.join(repo.root, 'vendor', 'sub'), [path.join(repo.root, 'vendor', 'sub')]],
+    ];
+    for (const [expected, cwds] of layouts) {
+      for (const cwd of cwds) expect({ cwd, base: registryBase(resolveRepo(cwd, env).commonDir) }).toEqual({ cwd, base: expected });
+    }
   });
 });
 
