@@ -1,5 +1,5 @@
 /**
- * `ports doctor [--fix]`: diagnose the scenarios of SPEC §7 and say what to do; with --fix,
+ * `ports doctor [--fix]`: diagnose the troubleshooting scenarios (README, Troubleshooting) and say what to do; with --fix,
  * repair what is safe — stale lock and temp files, a corrupt registry (backed up, rebuilt from
  * the worktrees' .env blocks), vanished worktrees, duplicate entries (the older one stays),
  * metadata, .env blocks, the git hook — then diagnose again. Exit 0 when nothing that is the

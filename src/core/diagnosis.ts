@@ -1,5 +1,5 @@
 /**
- * `ports doctor`'s rules (SPEC §7), pure: what the registry, the lock, the hook, git, the
+ * `ports doctor`'s rules (the README's Troubleshooting scenarios), pure: what the registry, the lock, the hook, git, the
  * listeners and the conflict report say goes in; findings come out, each with what is wrong,
  * why, and what to run. A finding `counts` when it is the tool's own state (registry, lock,
  * hooks, .env drift, conflicts) and so decides the exit code; services that are merely not
