@@ -49,6 +49,24 @@ export function createContext(globals: GlobalOptions, deps: ContextDeps): Contex
   let store: Promise<RegistryStore> | undefined;
   const now = deps.now ?? (() => new Date());
 
+  /**
+   * The `registry` key of the main worktree's config: a branch's config must never fork the
+   * registry, so a linked worktree's own value is ignored (with a warning when it differs).
+   * Where no main worktree is known (bare repository, separate git dir) or --config names the
+   * file, the config in use decides.
+   */
+  async function registryKey(info: RepoInfo, cfg: PortsConfig): Promise<string | undefined> {
+    if (globals.config || !info.isLinkedWorktree || !info.mainRoot) return cfg.registry;
+    const { loadConfig } = await import('./config/load');
+    const main = await loadConfig({ cwd: info.mainRoot, worktreeRoot: info.mainRoot, mainRoot: info.mainRoot });
+    if (cfg.registry !== undefined && cfg.registry !== main.registry) {
+      deps.out.warn(
+        `the config of this worktree sets "registry": ${JSON.stringify(cfg.registry)}, the main worktree's ${main.registry === undefined ? 'does not' : `says ${JSON.stringify(main.registry)}`}; the main worktree's config decides, so every worktree shares one registry.`,
+      );
+    }
+    return main.registry;
+  }
+
   const ctx: Context = {
     cwd,
     env: deps.env,
@@ -88,9 +106,9 @@ export function createContext(globals: GlobalOptions, deps: ContextDeps): Contex
         else if (deps.env.PORTS_REGISTRY) file = path.resolve(cwd, deps.env.PORTS_REGISTRY);
         else {
           const info = await ctx.repo();
-          // The main worktree's root, so every worktree shares one file; a bare repository keeps it in its common dir.
-          const base = info.mainRoot ?? info.commonDir;
-          file = path.resolve(base, cfg.registry ?? DEFAULT_REGISTRY_PATH);
+          const { registryBase } = await import('./io/git');
+          // Read from the common dir alone, so every worktree of the repository finds the same file.
+          file = path.resolve(registryBase(info.commonDir), (await registryKey(info, cfg)) ?? DEFAULT_REGISTRY_PATH);
         }
         deps.out.debug(`registry: ${file}`);
         return new RegistryStore(file, { now, extraRanges: cfg.ranges });

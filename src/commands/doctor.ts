@@ -15,9 +15,7 @@ import type { Allocation, Registry } from '../core/registry-schema';
 import { PortsError, RegistryCorruptError, RegistryError } from '../errors';
 import { runGit } from '../io/git';
 import { findListeners } from '../io/listeners';
-import { cleanupTempFiles, inspectLock, removeStaleLock } from '../io/lock';
 import { checkPortAvailable } from '../io/port-probe';
-import { processLiveness } from '../io/process-info';
 import { currentUser, type RegistryStore } from '../io/registry-store';
 import { syncWorktreeEnv, trackedEnvFile } from '../ops/env-sync';
 import { ensureAllocations } from '../ops/ensure';
@@ -41,43 +39,19 @@ function readRegistryState(store: RegistryStore): { state: RegistryState; corrup
     const registry = store.readIfExists();
     return { state: registry ? { kind: 'ok', registry } : { kind: 'missing' }, corruptBytes: null };
   } catch (error) {
-    if (error instanceof RegistryCorruptError) return { state: { kind: 'corrupt', message: error.message }, corruptBytes: fs.readFileSync(store.file) };
+    if (error instanceof RegistryCorruptError) return { state: { kind: 'corrupt', message: error.message }, corruptBytes: store.readBytes() };
     if (error instanceof RegistryError) return { state: { kind: 'unreadable', message: `${error.message}${error.hint ? ` ${error.hint}` : ''}` }, corruptBytes: null };
     throw error;
   }
 }
 
-function readLock(file: string): LockFact {
+function readLock(store: RegistryStore): LockFact {
   try {
-    const inspection = inspectLock(file);
+    const inspection = store.inspectLock();
     return { state: inspection.state, reason: inspection.reason, holder: inspection.holder };
   } catch {
     return { state: 'free' };
   }
-}
-
-/** Temp files (`<registry>[.lock…].<pid>.<hex>.tmp`) of dead PIDs, and breaker files, next to the registry. */
-function staleTempFiles(file: string): string[] {
-  const base = path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const temp = new RegExp(`^${base}(?:\\.lock(?:\\.break-[0-9a-f]+)*)?\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
-  const breaker = new RegExp(`^${base}\\.lock\\.break-[0-9a-f]+`);
-  let names: string[];
-  try {
-    names = fs.readdirSync(path.dirname(file));
-  } catch {
-    return [];
-  }
-  return names.filter((name) => {
-    const m = temp.exec(name);
-    if (m) return processLiveness(Number(m[1])) === 'dead';
-    if (!breaker.test(name)) return false;
-    try {
-      const owner = JSON.parse(fs.readFileSync(path.join(path.dirname(file), name), 'utf8')) as { pid?: number };
-      return typeof owner.pid !== 'number' || processLiveness(owner.pid) === 'dead';
-    } catch {
-      return true;
-    }
-  });
 }
 
 /** Tool paths named in the hook block (`for ports_candidate in '…' '…'; do`). */
@@ -169,8 +143,8 @@ async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
   const facts: DiagnosisFacts = {
     registryFile: store.file,
     registry: state,
-    lock: readLock(store.file),
-    staleTempFiles: staleTempFiles(store.file),
+    lock: readLock(store),
+    staleTempFiles: store.leftovers(),
     envBlocksWithPorts: state.kind === 'missing' ? await countEnvBlocks(ctx) : 0,
     unallocated: state.kind === 'ok' ? await unallocatedWorktrees(ctx, state.registry) : [],
     hook: await readHook(ctx),
@@ -205,20 +179,21 @@ function duplicateLosers(registry: Registry): Allocation[] {
 async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered, findings: readonly Finding[]): Promise<string[]> {
   const done: string[] = [];
   const has = (kind: Finding['kind']) => findings.some((f) => f.kind === kind && f.fixable);
-  if (has('stale_lock') && removeStaleLock(store.file)) done.push(`removed the stale lock ${store.file}.lock`);
+  if (has('stale_lock') && store.removeStaleLock()) done.push(`removed the stale lock ${store.file}.lock`);
   if (has('temp_files')) {
-    const removed = cleanupTempFiles(store.file);
+    const removed = store.removeLeftovers();
     if (removed.length) done.push(`removed ${removed.length} leftover temp file${removed.length === 1 ? '' : 's'}: ${removed.map((f) => path.basename(f)).join(', ')}`);
   }
   let rebuilt = false;
   if ((has('registry_corrupt') && gathered.corruptBytes) || has('registry_lost')) {
-    const result = await rebuildRegistry(ctx, store.file, has('registry_lost') ? null : gathered.corruptBytes);
+    const result = await rebuildRegistry(ctx, store, has('registry_lost') ? null : gathered.corruptBytes);
     rebuilt = true;
     done.push(
       `${result.backup ? `kept the corrupt registry as ${result.backup} and rebuilt` : 'rebuilt'} ${store.file} from the .env blocks of ${result.recovered.length} worktree${result.recovered.length === 1 ? '' : 's'} ` +
         `(${result.registry.allocations.length} allocation${result.registry.allocations.length === 1 ? '' : 's'})`,
     );
     await keepOutOfGit(ctx, store.file); // a rebuilt registry stays untracked like one created by allocate
+    done.push(...result.rangesChanged);
     if (result.byName) done.push(`kept ${result.byName} allocation${result.byName === 1 ? '' : 's'} made by name from the corrupt file`);
     for (const s of result.skipped) done.push(`not recovered: ${s}`);
   }
@@ -306,6 +281,8 @@ export async function doctor(ctx: Context, options: DoctorOptions): Promise<numb
   let gathered = await gather(ctx, store);
   let findings = diagnose(gathered.facts);
   let fixed: string[] = [];
+  // Every repair writes under the lock: with no lock possible, --fix fails as every writing command does (exit 5, naming the path).
+  if (options.fix && gathered.facts.lock.state === 'unusable') await store.assertLockable();
   if (options.fix && findings.some((f) => f.fixable)) {
     fixed = await applyFixes(ctx, store, gathered, findings);
     gathered = await gather(ctx, store);

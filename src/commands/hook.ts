@@ -4,9 +4,10 @@
  *
  * - A new linked worktree (old ref all zeros, flag 1, git dir ≠ common dir): allocate every
  *   declared service and write the .env.
- * - Any other branch checkout in a linked worktree that lacks some declared allocation (it was
- *   added with --no-checkout, say): the same ensure, idempotent.
- * - The main worktree and clones: nothing to allocate; only the cheap reconcile.
+ * - Any other branch checkout in a worktree that lacks some declared allocation (a linked one
+ *   added with --no-checkout, the main one after a clone): the same ensure, idempotent, and no
+ *   lock when nothing is missing.
+ * - A bare repository: nothing to allocate; only the cheap reconcile.
  *
  * Afterwards, when the worktree holds everything it declares, the fingerprint the shell hook
  * passed (PORTS_HOOK_FINGERPRINT) goes into a stamp in its git dir: the next branch switch
@@ -52,7 +53,8 @@ async function postCheckout(ctx: Context, args: string[]): Promise<boolean> {
   if (flag !== '1') return false; // a file checkout (`git checkout -- FILE`): nothing to do
   const repo = await ctx.repo();
   const config = await ctx.config();
-  if (!repo.isLinkedWorktree || !repo.worktreeRoot) {
+  // The main worktree holds its ports like any other (see ops/main-worktree.ts); only a bare repository has none.
+  if (!repo.worktreeRoot) {
     await reconcileIfNeeded(ctx);
     return true;
   }

@@ -2,7 +2,6 @@
  * `ports init [--force]`: create the registry with the default ranges plus the config's, and
  * keep it out of git. Idempotent: on an existing registry it adds missing config ranges only.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
 import { mergeRanges } from '../core/allocation';
@@ -10,7 +9,7 @@ import { emptyRegistry } from '../core/registry-schema';
 import { RegistryCorruptError } from '../errors';
 import { trackedEnvAdvice, trackedEnvFile } from '../ops/env-sync';
 import { keepEnvFileOutOfGit, keepOutOfGit } from '../ops/ignore';
-import { replaceRegistryFile } from '../ops/rebuild';
+import { recoverFromEnv } from '../ops/rebuild';
 
 export interface InitOptions {
   force: boolean;
@@ -26,7 +25,7 @@ export async function init(ctx: Context, options: InitOptions): Promise<number> 
     } catch (error) {
       if (!(error instanceof RegistryCorruptError)) throw error;
       // --force on an unreadable registry: keep the bad file next to it, then start fresh.
-      backup = await replaceRegistryFile(store.file, fs.readFileSync(store.file), emptyRegistry(store.stamp(), config.ranges), ctx.now());
+      backup = await store.replace(emptyRegistry(store.stamp(), config.ranges), store.readBytes());
       ctx.out.warn(`${store.file} could not be read; kept it as ${backup} and created a new registry. \`ports doctor --fix\` can rebuild allocations from the worktrees' .env files.`);
     }
   }
@@ -36,7 +35,7 @@ export async function init(ctx: Context, options: InitOptions): Promise<number> 
       if (merged.added.length || merged.updated.length) tx.changed();
       return { created: tx.created, ...merged, ranges: Object.keys(registry.ranges) };
     },
-    { create: true },
+    { create: true, recover: () => recoverFromEnv(ctx) },
   );
   const ignore = await keepOutOfGit(ctx, store.file);
   await keepEnvFileOutOfGit(ctx, config.envFile);

@@ -6,7 +6,9 @@
 import * as path from 'node:path';
 import type { Context } from '../context';
 import { installHook, uninstallHook, unwritable, type InstallResult } from '../ops/hook-install';
+import { PortsError } from '../errors';
 import { keepEnvFileOutOfGit } from '../ops/ignore';
+import { ensureMainWorktree } from '../ops/main-worktree';
 
 function report(ctx: Context, result: InstallResult): number {
   if (ctx.out.json) {
@@ -41,7 +43,15 @@ export async function install(ctx: Context): Promise<number> {
   } catch (error) {
     unwritable(error, path.join((await ctx.repo()).commonDir, 'info', 'exclude'));
   }
-  return report(ctx, result);
+  const code = report(ctx, result);
+  // The main worktree's ports first, so no linked worktree is given the ports its stack runs on.
+  const main = await ensureMainWorktree(ctx).catch((error: unknown) => {
+    if (!(error instanceof PortsError)) throw error;
+    ctx.out.warn(`the hook is installed, but the main worktree holds no ports: ${error.message}${error.hint ? ` ${error.hint}` : ''} Then run \`ports allocate\` there.`);
+    return null;
+  });
+  if (main?.made.length) ctx.out.info(`ports: ${main.owner.worktree}: ${main.made.map((o) => `${o.allocation.service} ${o.allocation.port}`).join(', ')}${main.envFile ? ` → ${main.envFile}` : ''}`);
+  return code;
 }
 
 export async function uninstall(ctx: Context): Promise<number> {

@@ -1,14 +1,15 @@
 /**
- * `ports remove WORKTREE [--force]`: release the worktree's ports (its .env block goes with
- * them, so git does not see an untracked file the tool created), then `git worktree remove`.
- * If git refuses (modified files, no --force), the same ports are given back to the worktree
- * and git's reason is reported: nothing is lost either way.
+ * `ports remove WORKTREE [--force]`: take the worktree's .env block out (so git does not see a
+ * file the tool wrote), `git worktree remove`, and only then release its ports. If git refuses
+ * (modified or untracked files, no --force), the block is written back and git's reason is
+ * reported: the ports never left the registry, so nothing is lost either way.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
 import { ownsAllocation } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
-import { ConflictError, NotFoundError, UsageError } from '../errors';
+import { ConflictError, NotFoundError, PortsError, UsageError } from '../errors';
 import { listWorktreesViaSimpleGit, removeWorktreeViaSimpleGit } from '../io/simple-git';
 import { syncWorktreeEnv } from '../ops/env-sync';
 import { settleRunningContainers } from '../ops/compose-containers';
@@ -42,26 +43,38 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
   }
   await settleRunningContainers(ctx, target.canonicalPath, { stop: options.stopContainers === true });
   const owner = { worktree: path.basename(target.canonicalPath), worktreePath: target.canonicalPath };
+  const owned = (a: Allocation) => ownsAllocation(owner, a);
   const store = await ctx.store();
-  const released: Allocation[] = store.exists()
+  const present = fs.existsSync(target.canonicalPath);
+  // The ports stay reserved until git has removed the worktree: a `git worktree add` running
+  // meanwhile can never take them. Only the .env block goes first, so git sees the worktree as
+  // it was before the tool wrote into it (a block in an untracked or tracked .env would make it refuse).
+  const held: Allocation[] = store.exists()
     ? await store.update(async (registry, tx) => {
         await applyReconcile(registry, tx, snapshot, ctx);
-        return releaseAllocations(ctx, registry, tx, (a) => ownsAllocation(owner, a));
+        const mine = registry.allocations.filter(owned);
+        if (mine.length && present) await syncWorktreeEnv(ctx, { ...registry, allocations: registry.allocations.filter((a) => !owned(a)) }, target.canonicalPath);
+        return mine;
       })
     : [];
   const failure = await removeWorktreeViaSimpleGit(ctx, target.path, options.force);
   if (failure) {
-    if (released.length) {
-      await store.update(async (registry, tx) => {
-        const taken = new Set(registry.allocations.map((a) => a.port));
-        const back = released.filter((a) => !taken.has(a.port));
-        registry.allocations.push(...back);
-        tx.changed();
-        await syncWorktreeEnv(ctx, registry, target.canonicalPath);
-      });
+    let restored = true;
+    if (held.length && present) {
+      try {
+        await store.update((registry) => syncWorktreeEnv(ctx, registry, target.canonicalPath));
+      } catch (error) {
+        if (!(error instanceof PortsError)) throw error;
+        ctx.out.warn(`could not write the ports block of ${target.path} again: ${error.message}`);
+        restored = false;
+      }
     }
-    throw new ConflictError(`git could not remove ${target.path}: ${failure}`, 'Its ports are kept. Commit or discard its changes, or run `ports remove WORKTREE --force` to delete it anyway.');
+    const kept = restored ? 'Its ports and its .env block are kept.' : 'Its ports are kept in the registry; run `ports env` in it to write its .env block again.';
+    throw new ConflictError(`git could not remove ${target.path}: ${failure}`, `${kept} Commit or discard its changes, or run \`ports remove WORKTREE --force\` to delete it anyway.`);
   }
+  // A reconcile elsewhere may have released them already, once git had removed the folder: they are gone either way.
+  if (held.length) await store.update((registry, tx) => releaseAllocations(ctx, registry, tx, owned));
+  const released = held;
   if (ctx.out.json) ctx.out.data(released);
   else {
     for (const a of released) ctx.out.result(`released ${a.port} (${a.service})`);

@@ -1,7 +1,8 @@
 /**
  * `ports sync [--dry-run] [--release-unlinked]`: reclaim, with a report, the ports of worktrees
  * that no longer exist (gone from `git worktree list`, or `prunable`); `locked` worktrees keep
- * theirs; moved worktrees keep theirs under the new path. Allocations made by name are listed
+ * theirs; moved worktrees keep theirs under the new path; worktrees of other repositories sharing
+ * the registry are left alone. Allocations made by name are listed
  * as not linked to a worktree and released only with --release-unlinked.
  */
 import type { Context } from '../context';
@@ -44,6 +45,7 @@ export async function sync(ctx: Context, options: SyncOptions): Promise<number> 
       released: plan.release.map(brief),
       moved: plan.moved.map((m) => ({ ...brief(m.allocation), worktree_path: m.path, worktree: m.name })),
       kept_locked: plan.lockedKept.map(brief),
+      other_repositories: plan.foreign.map(brief),
       unlinked: unlinkedKept.map(brief),
       unlinked_released: unlinkedReleased.map(brief),
     });
@@ -53,6 +55,7 @@ export async function sync(ctx: Context, options: SyncOptions): Promise<number> 
   for (const a of plan.release) ctx.out.result(`${verb} ${a.port} (${a.service}) of ${a.worktree}: worktree ${a.worktree_path} is gone`);
   for (const m of plan.moved) ctx.out.result(`${options.dryRun ? 'would keep' : 'kept'} ${m.allocation.port} (${m.allocation.service}): worktree moved to ${m.path}`);
   for (const a of plan.lockedKept) ctx.out.result(`kept ${a.port} (${a.service}) of ${a.worktree}: worktree is locked`);
+  if (plan.foreign.length) ctx.out.info(`Left alone ${plan.foreign.length} allocation${plan.foreign.length === 1 ? '' : 's'} of other repositories sharing this registry (each repository reclaims its own).`);
   for (const a of unlinkedReleased) ctx.out.result(`released ${a.port} (${a.service}) of ${a.worktree}: not linked to a worktree`);
   if (unlinkedKept.length) {
     ctx.out.result(`not linked to a worktree (made by name; kept): ${unlinkedKept.map((a) => `${a.port} ${a.service} ${a.worktree}`).join(', ')}`);

@@ -17,6 +17,7 @@ export const FINDING_KINDS = [
   'env_file_tracked',
   'stale_lock',
   'lock_held',
+  'lock_unusable',
   'temp_files',
   'hooks_missing',
   'hooks_broken',
@@ -69,7 +70,8 @@ export type RegistryState =
   | { kind: 'unreadable'; message: string };
 
 export interface LockFact {
-  state: 'free' | 'held' | 'stale';
+  /** `unusable`: something that is not a lock file (a folder) is where the lock goes. */
+  state: 'free' | 'held' | 'stale' | 'unusable';
   reason?: string;
   holder?: { pid: number; host: string; acquired_at?: string };
 }
@@ -143,7 +145,7 @@ function registryFindings(facts: DiagnosisFacts): Finding[] {
           finding(
             'registry_lost',
             'The port registry is gone, but worktrees still hold ports',
-            `${file} does not exist, while the .env blocks of ${plural(facts.envBlocksWithPorts, 'worktree')} name ports (deleted by hand, or by \`git clean -fdx\` in the main worktree). The next allocation could hand those ports out again.`,
+            `${file} does not exist, while the .env blocks of ${plural(facts.envBlocksWithPorts, 'worktree')} name ports (deleted by hand, or by \`git clean -fdx\` in the main worktree). The next allocation rebuilds it from them before allocating; until then \`ports status\` and \`ports check\` see nothing.`,
             'ports doctor --fix (rebuilds the registry from those .env blocks)',
             { counts: true, fixable: true },
           ),
@@ -164,6 +166,16 @@ function lockFindings(facts: DiagnosisFacts): Finding[] {
         counts: true,
         fixable: true,
       }),
+    );
+  } else if (facts.lock.state === 'unusable') {
+    found.push(
+      finding(
+        'lock_unusable',
+        'The registry lock cannot be created',
+        `${lockFile}: ${facts.lock.reason ?? 'something that is not a lock file is in its place'}. Every command that writes the registry fails with exit 5 until it is gone.`,
+        `Move ${lockFile} out of the way (ports creates its lock file there), or pass --registry FILE to use another registry`,
+        { counts: true, fixable: false },
+      ),
     );
   } else if (facts.lock.state === 'held') {
     const h = facts.lock.holder;

@@ -27,6 +27,11 @@ export interface ReconcileFacts {
   judgePath(path: string): PathVerdict;
   /** Canonical form of a recorded path (symlinks resolved where the folder still exists). */
   canonical(path: string): string;
+  /**
+   * Whether an allocation's recorded `repo` is this repository. In a registry several
+   * repositories share, another one's allocations are never released or moved by this one.
+   */
+  isOwnRepo?(repo: string): boolean;
 }
 
 export interface ReconcilePlan {
@@ -38,21 +43,32 @@ export interface ReconcilePlan {
   unlinked: Allocation[];
   /** Allocations kept because their worktree is locked (even if its folder is missing). */
   lockedKept: Allocation[];
+  /** Allocations of another repository sharing the registry: not this repository's to judge. */
+  foreign: Allocation[];
 }
 
 export function planReconcile(allocations: readonly Allocation[], facts: ReconcileFacts): ReconcilePlan {
   const byPath = new Map(facts.live.map((w) => [w.path, w]));
-  const plan: ReconcilePlan = { release: [], moved: [], unlinked: [], lockedKept: [] };
+  const plan: ReconcilePlan = { release: [], moved: [], unlinked: [], lockedKept: [], foreign: [] };
   for (const allocation of allocations) {
     const recorded = allocation.worktree_path;
     if (!recorded) {
       plan.unlinked.push(allocation);
       continue;
     }
+    if (typeof allocation.repo === 'string' && facts.isOwnRepo && !facts.isOwnRepo(allocation.repo)) {
+      plan.foreign.push(allocation);
+      continue;
+    }
     const live = byPath.get(recorded) ?? byPath.get(facts.canonical(recorded));
     if (live) {
       if (live.locked) plan.lockedKept.push(allocation);
       else if (live.prunable) plan.release.push(allocation);
+      continue;
+    }
+    // Before following an admin id: another repository's worktree may carry the same id as one of ours.
+    if (facts.judgePath(recorded) === 'foreign') {
+      plan.foreign.push(allocation);
       continue;
     }
     const movedTo = allocation.worktree_id ? facts.pathOfId(allocation.worktree_id) : null;
@@ -63,7 +79,7 @@ export function planReconcile(allocations: readonly Allocation[], facts: Reconci
       plan.moved.push({ allocation, path: movedLive.path, name });
       continue;
     }
-    if (facts.judgePath(recorded) === 'gone') plan.release.push(allocation);
+    plan.release.push(allocation);
   }
   return plan;
 }

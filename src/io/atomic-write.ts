@@ -1,7 +1,7 @@
 /**
  * Replace a file so that readers see either the old or the new content, never a half-written
  * one, and a crash leaves the old file in place. The temp file's name carries our PID so that
- * `cleanupTempFiles` (lock.ts) can remove the leftovers of a killed writer.
+ * the registry store's `leftovers()` can find (and remove) what a killed writer left.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,9 +19,16 @@ export interface AtomicWriteOptions {
 let counter = 0;
 
 export function atomicTempName(file: string): string {
-  // PID (for cleanupTempFiles), then a per-process counter and time: unique without loading node:crypto.
+  // PID (for leftovers), then a per-process counter and time: unique without loading node:crypto.
   return path.join(path.dirname(file), `${path.basename(file)}.${process.pid}.${(++counter).toString(36)}${Date.now().toString(36)}.tmp`);
 }
+
+/**
+ * What atomicTempName appends to a file's name, as a regular-expression source whose one group
+ * is the writer's PID. The one definition every finder of leftovers matches against, so a
+ * change of the name cannot leave a finder behind.
+ */
+export const TEMP_SUFFIX_PATTERN = '\\.(\\d+)\\.[0-9a-z]+\\.tmp';
 
 export function writeFileAtomic(file: string, data: string, options: AtomicWriteOptions = {}): void {
   const target = resolveSymlink(file);

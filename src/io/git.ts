@@ -170,6 +170,22 @@ export function resolveRepoWithGit(cwd: string, env: NodeJS.ProcessEnv): RepoInf
   return repoInfo(toplevel ?? null, gitDir, commonDir, bare, isLinkedWorktree);
 }
 
+/**
+ * The folder the registry path is relative to: the same answer from every worktree of one
+ * repository, because it is read from the common dir alone. The main worktree's root when the
+ * common dir is its `.git` folder, or when `core.worktree` names it (a submodule); otherwise the
+ * common dir itself: a bare repository, or `git init --separate-git-dir`, where no file tells a
+ * linked worktree where the main one is (git itself lists the git dir as the main worktree).
+ */
+export function registryBase(commonDir: string): string {
+  const common = realpath(commonDir);
+  const core = readConfigCore(common);
+  if (/^\s*bare\s*=\s*true\s*$/im.test(core)) return common;
+  if (path.basename(common) === '.git') return path.dirname(common);
+  const worktree = /^\s*worktree\s*=\s*(.+?)\s*$/im.exec(core)?.[1];
+  return worktree ? realpath(path.resolve(common, worktree)) : common;
+}
+
 export interface LiveWorktree {
   path: string;
   head: string | null;

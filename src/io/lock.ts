@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sha256Hex } from '../core/sha256';
 import { LockTimeoutError } from '../errors';
-import { atomicTempName } from './atomic-write';
+import { atomicTempName, TEMP_SUFFIX_PATTERN } from './atomic-write';
 import { describeHolder, judge, ownerRecord, parseRecord, type OwnerRecord, type Verdict } from './lock-owner';
 import { processLiveness } from './process-info';
 
@@ -26,7 +26,8 @@ export interface LockHandle {
 
 export interface LockInspection {
   file: string;
-  state: 'free' | 'held' | 'stale';
+  /** `unusable`: something that is not a lock file is in its place (a folder, say); every write fails. */
+  state: 'free' | 'held' | 'stale' | 'unusable';
   holder?: { pid: number; host: string; acquired_at?: string };
   reason?: string;
 }
@@ -122,7 +123,12 @@ export async function withLock<T>(targetFile: string, fn: () => Promise<T> | T, 
 
 export function inspectLock(targetFile: string): LockInspection {
   const file = lockFileFor(targetFile);
-  const current = readInstance(file);
+  let current: FileInstance | null;
+  try {
+    current = readInstance(file);
+  } catch (error) {
+    return { file, state: 'unusable', reason: (error as Error).message };
+  }
   if (!current) return { file, state: 'free' };
   const verdict = judgeInstance(current, envMs('PORTS_LOCK_STALE_MS') ?? DEFAULT_STALE_MS);
   const record = current.record;
@@ -149,14 +155,14 @@ export function removeStaleLock(targetFile: string): boolean {
 }
 
 /**
- * Removes what killed processes left next to the registry: temp files (`<base>.<pid>.<rand>.tmp`,
- * from writeFileAtomic and from lock creation) of dead PIDs, and breaker files of lock instances
- * that no longer exist.
+ * What killed processes left next to the registry: temp files (`<base>.<pid>.<rand>.tmp`, from
+ * writeFileAtomic and from lock creation) of dead PIDs, and breaker files of lock instances
+ * that no longer exist. Found only; `cleanupTempFiles` removes them.
  */
-export function cleanupTempFiles(targetFile: string): string[] {
+export function findLeftovers(targetFile: string): string[] {
   const dir = path.dirname(targetFile);
   const base = escapeRegExp(path.basename(targetFile));
-  const tempName = new RegExp(`^${base}(?:\\.lock(?:\\.break-[0-9a-f]+)*)?\\.(\\d+)\\.[0-9a-z]+\\.tmp$`);
+  const tempName = new RegExp(`^${base}(?:\\.lock(?:\\.break-[0-9a-f]+)*)?${TEMP_SUFFIX_PATTERN}$`);
   const breakerName = new RegExp(`^${base}\\.lock\\.break-([0-9a-f]+)(?:\\.break-[0-9a-f]+)*$`);
   let names: string[];
   try {
@@ -167,20 +173,37 @@ export function cleanupTempFiles(targetFile: string): string[] {
   // Read after listing (and only when there is a breaker): a breaker listed above whose instance
   // is not the lock now is for a lock gone for good.
   let currentKey: string | null | undefined;
-  const removed: string[] = [];
+  const currentLockKey = (): string | null => {
+    try {
+      return readInstance(lockFileFor(targetFile))?.key ?? null;
+    } catch {
+      return null; // no lock file can be there (a folder in its place): every breaker is obsolete
+    }
+  };
+  const found: string[] = [];
   for (const name of names) {
     const file = path.join(dir, name);
     const temp = tempName.exec(name);
     const breaker = breakerName.exec(name);
     let obsolete = false;
     if (temp) obsolete = processLiveness(Number(temp[1])) === 'dead';
-    else if (breaker && breaker[1] !== (currentKey === undefined ? (currentKey = readInstance(lockFileFor(targetFile))?.key ?? null) : currentKey)) {
-      const instance = readInstance(file);
+    else if (breaker && breaker[1] !== (currentKey === undefined ? (currentKey = currentLockKey()) : currentKey)) {
+      let instance: FileInstance | null = null;
+      try {
+        instance = readInstance(file);
+      } catch {
+        // not a file we made: leave it
+      }
       obsolete = instance !== null && judgeInstance(instance, 0).stale;
     }
-    if (obsolete && unlinkQuietly(file)) removed.push(file);
+    if (obsolete) found.push(file);
   }
-  return removed;
+  return found;
+}
+
+/** Removes what findLeftovers finds; returns what was removed. */
+export function cleanupTempFiles(targetFile: string): string[] {
+  return findLeftovers(targetFile).filter(unlinkQuietly);
 }
 
 const heldLocks = new Set<LockHandle>();
@@ -306,6 +329,8 @@ function readInstance(file: string): FileInstance | null {
   }
   try {
     const stat = fs.fstatSync(fd, { bigint: true });
+    // A folder opens fine on Linux; name it, so the error says which path is in the way.
+    if (stat.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file} is a directory`), { code: 'EISDIR', path: file });
     const content = fs.readFileSync(fd, 'utf8');
     const record = parseRecord(content);
     let key: string | undefined;

@@ -1,7 +1,9 @@
 /**
- * The registry file: read (validated on every read), and read-modify-write under the lock with
- * an atomic replace. A file that cannot be understood is never written: the error names the
- * file and the exact place, and the bytes stay as they were.
+ * The registry file and everything named after it (`ports.json.lock`, its breakers, temp files,
+ * `.corrupt-*` backups) have this one owner: it reads (validated on every read), locks, writes
+ * (read-modify-write, or a whole replace for rebuilds), and finds and removes what killed
+ * writers left. A file that cannot be understood is never written: the error names the file and
+ * the exact place, and the bytes stay as they were.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,7 +13,7 @@ import { emptyRegistry, validateRegistry, type PortRange, type Registry } from '
 import { findKeyProblemIn } from '../core/strict-json';
 import { findJsonSyntaxError } from '../core/json-syntax';
 import { writeFileAtomic } from './atomic-write';
-import { acquireLock, cleanupTempFiles, type LockOptions } from './lock';
+import { acquireLock, cleanupTempFiles, findLeftovers, inspectLock, lockFileFor, removeStaleLock, type LockHandle, type LockInspection, type LockOptions } from './lock';
 
 export const DEFAULT_REGISTRY_PATH = path.join('design', 'worktrees', 'ports.json');
 
@@ -78,13 +80,14 @@ function ioError(file: string, action: string, error: NodeJS.ErrnoException): Re
   };
   const reason = why[error.code ?? ''] ?? error.message;
   // The lock and temp files live next to the registry: name the one that failed.
-  const other = error.path && path.resolve(error.path) !== file ? ` (${error.path})` : action === 'lock' ? ` (lock file ${file}.lock)` : '';
+  const culprit = error.path ? path.resolve(error.path) : action === 'lock' ? lockFileFor(file) : file;
+  const other = culprit !== file ? ` (${action === 'lock' ? 'its lock file ' : ''}${culprit})` : '';
   return new RegistryError(file, `Cannot ${action} the port registry ${file}${other}: ${reason}.`, {
     hint:
       error.code === 'ENOSPC' || error.code === 'EDQUOT'
         ? 'Free some disk space and run the command again; the registry was not changed.'
         : error.code === 'EISDIR'
-          ? 'Move the directory out of the way (ports needs a file there), or pass --registry FILE to use another file.'
+          ? `Move the directory ${culprit} out of the way (ports needs ${culprit === file ? 'a file' : 'to create its lock file'} there), or pass --registry FILE to use another file; the registry was not changed.`
           : error.code === 'ENOTDIR'
             ? 'Move that file out of the way, or pass --registry FILE to use another file; the registry was not changed.'
             : 'Fix the file or folder permissions (or pass --registry FILE to use another file); the registry was not changed.',
@@ -157,9 +160,13 @@ export class RegistryStore {
   /**
    * Read-modify-write under the registry lock. `fn` mutates the registry in place and calls
    * `tx.changed()`; the file is written (atomically) only then. With `create`, a missing
-   * registry starts empty with the default ranges.
+   * registry starts from what `recover` rebuilds (under the lock, before `fn` allocates
+   * anything), else empty with the default ranges.
    */
-  async update<T>(fn: (registry: Registry, tx: Transaction) => T | Promise<T>, options: { create?: boolean } = {}): Promise<T> {
+  async update<T>(
+    fn: (registry: Registry, tx: Transaction) => T | Promise<T>,
+    options: { create?: boolean; recover?: () => Promise<Registry | null> } = {},
+  ): Promise<T> {
     const dir = path.dirname(this.file);
     if (options.create) {
       try {
@@ -170,22 +177,15 @@ export class RegistryStore {
     } else if (!fs.existsSync(this.file)) {
       throw new RegistryMissingError(this.file);
     }
-    let lock;
+    const lock = await this.lock();
     try {
-      lock = await acquireLock(this.file, this.options.lock);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code) throw ioError(this.file, 'lock', error as NodeJS.ErrnoException);
-      throw error;
-    }
-    try {
-      cleanupTempFiles(this.file);
+      this.removeLeftovers();
       let registry = this.readIfExists();
       let dirty = false;
       const created = registry === null;
       if (!registry) {
         if (!options.create) throw new RegistryMissingError(this.file);
-        registry = emptyRegistry(this.stamp(), this.options.extraRanges);
+        registry = (await options.recover?.()) ?? emptyRegistry(this.stamp(), this.options.extraRanges);
         dirty = true;
       }
       const tx: Transaction = {
@@ -198,12 +198,86 @@ export class RegistryStore {
       if (dirty) this.write(registry);
       return result;
     } finally {
-      try {
-        lock.release();
-      } catch {
-        // A full disk can make the release fail too. It must not hide the outcome (or the real error):
-        // the lock names this process, so the next run takes it over as soon as we exit.
+      releaseQuietly(lock);
+    }
+  }
+
+  /** The file's bytes as they are (for a backup, or to replace exactly what was diagnosed); null when absent. */
+  readBytes(): Buffer | null {
+    try {
+      return fs.readFileSync(this.file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw ioError(this.file, 'read', error as NodeJS.ErrnoException);
+    }
+  }
+
+  /**
+   * Writes `registry` whole, in place of the registry as diagnosed: unreadable (`diagnosed`: its
+   * bytes then) or lost (null). Under the lock, and only if the file is still as diagnosed —
+   * still corrupt, or still missing — since another process may have repaired it meanwhile.
+   * The bad file is kept first as a timestamped backup; returns its name.
+   */
+  async replace(registry: Registry, diagnosed: Buffer | null): Promise<string | null> {
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    } catch (error) {
+      throw ioError(this.file, 'create the folder of', error as NodeJS.ErrnoException);
+    }
+    const lock = await this.lock();
+    try {
+      const current = this.readBytes();
+      const untouched = diagnosed ? current !== null && (current.equals(diagnosed) || isCorrupt(this.file, current)) : current === null;
+      if (!untouched) {
+        throw new RegistryError(this.file, `${this.file} was ${diagnosed ? 'repaired' : 'created'} by another process in the meantime; nothing was changed.`, { hint: 'Run the command again.' });
       }
+      let backup: string | null = null;
+      try {
+        if (diagnosed) {
+          backup = backupName(this.file, this.now());
+          fs.copyFileSync(this.file, backup, fs.constants.COPYFILE_EXCL);
+        }
+        writeFileAtomic(this.file, JSON.stringify(registry, null, 2) + '\n');
+      } catch (error) {
+        throw ioError(this.file, 'write', error as NodeJS.ErrnoException);
+      }
+      return backup;
+    } finally {
+      releaseQuietly(lock);
+    }
+  }
+
+  /** Temp files of killed writers and breakers of gone lock instances next to the registry (removed by every locked update). */
+  leftovers(): string[] {
+    return findLeftovers(this.file);
+  }
+
+  /** Removes the leftovers; returns what was removed. */
+  removeLeftovers(): string[] {
+    return cleanupTempFiles(this.file);
+  }
+
+  inspectLock(): LockInspection {
+    return inspectLock(this.file);
+  }
+
+  /** Removes the lock only when its owner is gone (through the breaker, as a takeover would). */
+  removeStaleLock(): boolean {
+    return removeStaleLock(this.file);
+  }
+
+  /** Throws the error every write would meet when the lock cannot be taken (a folder in its place, permissions). */
+  async assertLockable(): Promise<void> {
+    releaseQuietly(await this.lock());
+  }
+
+  /** The lock, with file-system failures (a folder where the lock goes, permissions) as exit-5 errors naming the path. */
+  private async lock(): Promise<LockHandle> {
+    try {
+      return await acquireLock(this.file, this.options.lock);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code) throw ioError(this.file, 'lock', error as NodeJS.ErrnoException);
+      throw error;
     }
   }
 
@@ -225,6 +299,32 @@ export class RegistryStore {
       throw ioError(this.file, 'write', error as NodeJS.ErrnoException);
     }
   }
+}
+
+function releaseQuietly(lock: LockHandle): void {
+  try {
+    lock.release();
+  } catch {
+    // A full disk can make the release fail too. It must not hide the outcome (or the real error):
+    // the lock names this process, so the next run takes it over as soon as we exit.
+  }
+}
+
+function isCorrupt(file: string, bytes: Buffer): boolean {
+  try {
+    parseRegistryText(file, bytes.toString('utf8'));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** `<registry>.corrupt-2026-11-24T22-05-01-123Z`, never overwriting an older backup. */
+export function backupName(file: string, now: Date): string {
+  const base = `${file}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
+  let name = base;
+  for (let i = 2; fs.existsSync(name); i++) name = `${base}-${i}`;
+  return name;
 }
 
 function safeReadlink(file: string): string {

@@ -14,6 +14,7 @@ import { currentUser } from '../io/registry-store';
 import { repoName, syncWorktreeEnv } from './env-sync';
 import { registerRegistry } from '../io/machine-index';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
+import { recoverFromEnv } from './rebuild';
 import { applyReconcile, type SnapshotSource } from './reconcile';
 
 export interface EnsureRequest {
@@ -61,7 +62,7 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
       }
       return { outcomes, held: registry.allocations.filter((a) => ownsAllocation(request.owner, a)), envFile };
     },
-    { create: true },
+    { create: true, recover: () => recoverFromEnv(ctx) },
   );
   await indexRegistry(ctx, store.file);
   if (created) {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
 import type { ReconcileFacts, WorktreeState } from '../core/reconcile';
-import { listWorktrees, worktreePathById, type LiveWorktree } from '../io/git';
+import { listWorktrees, registryBase, worktreePathById, type LiveWorktree } from '../io/git';
 
 export function canonicalPath(p: string): string {
   try {
@@ -50,6 +50,8 @@ export async function snapshotWorktrees(
   const worktrees = listed.map((w) => ({ ...w, canonicalPath: canonicalPath(w.path) }));
   const live: WorktreeState[] = worktrees.filter((w) => !w.bare).map((w) => ({ path: w.canonicalPath, locked: w.locked, prunable: w.prunable }));
   const ourCommon = canonicalPath(repo.commonDir);
+  // What an allocation's `repo` may say for this repository: its main root, else its common dir.
+  const ourRepo = new Set([repo.mainRoot, repo.commonDir, registryBase(repo.commonDir)].filter((p): p is string => !!p).flatMap((p) => [path.resolve(p), canonicalPath(p)]));
   const facts: ReconcileFacts = {
     live,
     canonical: canonicalPath,
@@ -61,6 +63,7 @@ export async function snapshotWorktrees(
       const common = commonDirOf(p);
       return common !== null && common !== ourCommon ? 'foreign' : 'gone';
     },
+    isOwnRepo: (r) => ourRepo.has(path.resolve(r)) || ourRepo.has(canonicalPath(r)),
   };
   return { worktrees, facts };
 }

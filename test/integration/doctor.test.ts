@@ -7,13 +7,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { buildSync } from 'esbuild';
 import type { Finding } from '../../src/core/diagnosis';
 import type { Registry } from '../../src/core/registry-schema';
 import { cleanupTemps, copyPackage, expectAgreement, expectDistinctPorts, git, makeInstalledRepo, ports, portsOk, type Repo } from '../helpers/repo';
 import { startChildListener, type ChildListener } from '../helpers/servers';
 
-const BASE = 46100;
+// Below 32768: Linux hands out 32768-60999 to listen(0) and outgoing connections of parallel tests.
+const BASE = 25300;
 
 interface DoctorReport {
   ok: boolean;
@@ -55,6 +57,27 @@ function expectWorking(repo: Repo, worktrees: string[]): void {
   const after = doctor(repo);
   expect(kinds(after.report, true)).toEqual([]);
   expect(after.status).toBe(0);
+}
+
+/**
+ * A real writeFileAtomic of the registry, killed while its temp file exists (its rename never
+ * comes): the temp file is named exactly as the tool names it. Returns the temp file's path.
+ */
+async function tempFileOfKilledWriter(registryFile: string): Promise<string> {
+  const bundle = path.join(path.dirname(registryFile), '..', 'atomic-write.cjs');
+  buildSync({ entryPoints: [path.join(__dirname, '../../src/io/atomic-write.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'error' });
+  const script = `const fs = require('node:fs');
+    fs.renameSync = () => { process.stdout.write('written'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); };
+    require(${JSON.stringify(bundle)}).writeFileAtomic(${JSON.stringify(registryFile)}, '{"half": ');`;
+  const writer = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => writer.stdout.once('data', () => resolve()));
+  const exited = new Promise((resolve) => writer.once('exit', resolve));
+  writer.kill('SIGKILL');
+  await exited;
+  fs.rmSync(bundle);
+  const temps = fs.readdirSync(path.dirname(registryFile)).filter((name) => name.startsWith(`ports.json.${writer.pid}.`));
+  expect(temps).toHaveLength(1);
+  return path.join(path.dirname(registryFile), temps[0]!);
 }
 
 const listeners: ChildListener[] = [];
@@ -147,26 +170,67 @@ describe('ports doctor', () => {
     expectWorking(repo, [repo.main, feature, bare]);
   });
 
-  test('a stale lock of a killed process and its temp files: reported, then removed by --fix', () => {
+  test('a stale lock and the temp file of a writer killed mid-write: reported, then removed by --fix', async () => {
     const { repo, feature } = workingRepo();
     const dead = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' });
     const pid = Number(dead.stdout.trim());
     const lock = `${repo.registryFile}.lock`;
     fs.writeFileSync(lock, JSON.stringify({ pid, host: os.hostname(), start_time: null, boot_id: null, pid_ns: null, token: 'f'.repeat(32), acquired_at: new Date().toISOString() }));
-    const temp = `${repo.registryFile}.${pid}.0123456789ab.tmp`;
-    fs.writeFileSync(temp, '{"half": ');
+    const temp = await tempFileOfKilledWriter(repo.registryFile);
 
     const diagnosed = doctor(repo);
     expect(diagnosed.status).toBe(4);
     expect(kinds(diagnosed.report, true).sort()).toEqual(['stale_lock', 'temp_files']);
     expect(diagnosed.report.findings.find((f) => f.kind === 'stale_lock')!.detail).toContain(`process ${pid} is not running`);
+    expect(diagnosed.report.findings.find((f) => f.kind === 'temp_files')!.detail).toContain(temp);
     expect(fs.existsSync(lock) && fs.existsSync(temp)).toBe(true);
 
     const fixed = doctor(repo, '--fix');
     expect(fixed.status).toBe(0);
     expect(fixed.report.fixed.join('\n')).toMatch(/removed the stale lock/);
+    expect(fixed.report.fixed.join('\n')).toContain(path.basename(temp));
     expect(fs.existsSync(lock) || fs.existsSync(temp)).toBe(false);
     expectWorking(repo, [repo.main, feature]);
+  });
+
+  describe('a folder where the registry lock goes', () => {
+    const writers: string[][] = [['init', '--force'], ['allocate'], ['release', '--worktree', 'feature'], ['sync'], ['doctor', '--fix']];
+
+    function expectLockRefusal(r: { status: number | null; stderr: string }, lock: string): void {
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 5, stderr: expect.stringContaining(lock) });
+      expect(r.stderr).toMatch(/Move the directory .* out of the way/);
+      expect(r.stderr).not.toMatch(/internal error/);
+    }
+
+    test('with a healthy registry: every writing command exits 5 naming the lock path, and doctor reports it', () => {
+      const { repo, feature } = workingRepo();
+      const lock = `${repo.registryFile}.lock`;
+      fs.mkdirSync(lock);
+      const before = repo.registryText();
+      for (const args of writers) expectLockRefusal(ports(args, feature), lock);
+      expect(repo.registryText()).toBe(before);
+      const diagnosed = doctor(repo);
+      expect(diagnosed.status).toBe(4);
+      expect(kinds(diagnosed.report, true)).toEqual(['lock_unusable']);
+      expect(diagnosed.report.findings[0]!.action).toContain(`Move ${lock} out of the way`);
+      fs.rmdirSync(lock);
+      expectWorking(repo, [repo.main, feature]);
+    });
+
+    test('with a corrupt registry: init --force and doctor --fix exit 5 and leave the file alone', () => {
+      const { repo, feature } = workingRepo();
+      const lock = `${repo.registryFile}.lock`;
+      fs.mkdirSync(lock);
+      const corrupt = repo.registryText().replace(/("schema_version": \d+)/, '$1,');
+      fs.writeFileSync(repo.registryFile, corrupt);
+      for (const args of [['init', '--force'], ['doctor', '--fix']]) expectLockRefusal(ports(args, repo.main), lock);
+      expect(repo.registryText()).toBe(corrupt);
+      expect(fs.readdirSync(path.dirname(repo.registryFile)).filter((f) => f.includes('.corrupt-'))).toEqual([]);
+      expect(kinds(doctor(repo).report, true).sort()).toEqual(['lock_unusable', 'registry_corrupt']);
+      fs.rmdirSync(lock);
+      expect(doctor(repo, '--fix').status).toBe(0);
+      expectWorking(repo, [repo.main, feature]);
+    });
   });
 
   test('hooks not installed: `git worktree add` would allocate nothing; --fix reinstalls the hook', () => {

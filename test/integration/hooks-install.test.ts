@@ -248,7 +248,7 @@ describe('the hook finds the tool from every worktree', () => {
     expect(lines[0]).toMatch(/^ports: warning: worktree-ports is not installed/);
     expect(lines[0]).toContain('npm install --save-dev worktree-ports');
     expect(repo.listed()).toContain(repo.wt('tool-gone'));
-    expect(fs.existsSync(repo.registryFile)).toBe(false);
+    expect(repo.allocationsOf(repo.wt('tool-gone'))).toEqual([]);
     expect(fs.existsSync(path.join(repo.wt('tool-gone'), '.env'))).toBe(false);
 
     const strict = add(repo, 'tool-gone-strict', { PATH: bin, PORTS_STRICT: '1' });

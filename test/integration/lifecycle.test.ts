@@ -105,13 +105,12 @@ describe('git worktree add with the hook installed', () => {
     expect(fs.existsSync(path.join(from, 'design', 'worktrees', 'ports.json'))).toBe(false);
   });
 
-  test('gives two worktrees distinct ports, and none to the main worktree', () => {
+  test('gives two worktrees distinct ports, none of them the main worktree’s (held since `ports install`)', () => {
     const a = expectAgreement(repo, repo.wt('new-branch'));
     const b = expectAgreement(repo, repo.wt('existing-wt'));
-    for (const service of Object.keys(a)) expect(a[service]).not.toBe(b[service]);
+    const main = expectAgreement(repo, repo.main);
+    for (const service of Object.keys(a)) expect(new Set([a[service], b[service], main[service]]).size).toBe(3);
     expectDistinctPorts(repo.registry());
-    expect(repo.allocationsOf(repo.main)).toEqual([]);
-    expect(fs.existsSync(path.join(repo.main, '.env'))).toBe(false);
   });
 });
 
@@ -135,15 +134,15 @@ describe('what the hook does besides a new worktree', () => {
     expect(repo.allocationsOf(inner)).toEqual([]);
   });
 
-  test('a branch checkout in the main worktree reclaims the ports of a vanished worktree, allocating nothing for main', () => {
+  test('a branch checkout in the main worktree reclaims the ports of a vanished worktree; main keeps its own', () => {
+    const mainPorts = expectAgreement(repo, repo.main);
     const dir = repo.wt('vanishing');
     addWorktree(repo, ['-b', 'vanishing', dir]);
     fs.rmSync(dir, { recursive: true, force: true });
     git(['checkout', '-q', '-b', 'side'], repo.main);
     git(['checkout', '-q', 'main'], repo.main);
     expect(repo.allocationsOf(dir)).toEqual([]);
-    expect(repo.allocationsOf(repo.main)).toEqual([]);
-    expect(fs.existsSync(path.join(repo.main, '.env'))).toBe(false);
+    expect(expectAgreement(repo, repo.main)).toEqual(mainPorts);
   });
 
   test('reclaims the ports of a worktree removed with rm -rf and then git worktree prune', () => {
@@ -166,21 +165,23 @@ describe('what the hook does besides a new worktree', () => {
     expect(expectAgreement(repo, dir)).toEqual(held);
   });
 
-  test('the hook allocates nothing in a clone (git dir = common dir)', () => {
+  test('the hook in a clone allocates for the clone’s main worktree, in the clone’s own registry', () => {
     const clone = repo.wt('a-clone');
     git(['clone', '-q', repo.main, clone], repo.root);
     const head = git(['rev-parse', 'HEAD'], clone).trim();
     const r = ports(['hook', 'post-checkout', '0'.repeat(40), head, '1'], clone);
     expect(r.status).toBe(0);
-    expect(r.stderr).toBe('');
-    expect(fs.existsSync(path.join(clone, 'design'))).toBe(false);
-    expect(fs.existsSync(path.join(clone, '.env'))).toBe(false);
+    const own = JSON.parse(fs.readFileSync(path.join(clone, 'design', 'worktrees', 'ports.json'), 'utf8')) as { allocations: { worktree_path: string }[] };
+    expect(new Set(own.allocations.map((a) => a.worktree_path))).toEqual(new Set([clone]));
+    expect(repo.allocationsOf(clone)).toEqual([]);
+    expect(fs.existsSync(path.join(clone, '.env'))).toBe(true);
   });
 
   test('without a ports config the hook is silent and creates no registry', () => {
-    const bare = makeInstalledRepo({ base: 23900 });
+    const bare = makeRepo({ base: 23900 });
     git(['rm', '-q', '.portsrc.json'], bare.main);
     git(['commit', '-q', '-m', 'no config'], bare.main);
+    portsOk(['install'], bare.main);
     const dir = bare.wt('no-config');
     const stderr = addWorktree(bare, ['-b', 'no-config', dir]);
     expect(stderr).not.toMatch(/^ports/m);
@@ -548,7 +549,7 @@ describe('parallel git worktree add', () => {
     }
     const registry = repo.registry();
     expectDistinctPorts(registry);
-    expect(registry.allocations.every((a) => existing.includes(a.worktree))).toBe(true);
+    expect(registry.allocations.every((a) => existing.includes(a.worktree) || a.worktree_path === repo.main)).toBe(true);
     for (const s of repo.services) {
       const taken = registry.allocations.filter((a) => a.service === s.name).map((a) => a.port);
       expect(new Set(taken).size).toBe(taken.length);
@@ -613,11 +614,13 @@ describe('the hook never breaks git', () => {
     const gitDir = path.join(repo.main, '.git');
     const pinned = { GIT_DIR: gitDir, GIT_INDEX_FILE: path.join(gitDir, 'index'), GIT_WORK_TREE: repo.main };
 
+    const mainBefore = repo.allocationsOf(repo.main);
+    const mainEnv = fs.readFileSync(path.join(repo.main, '.env'), 'utf8');
     const r = ports(['allocate', '--cwd', other], repo.main, pinned);
     expect(r.status).toBe(0);
     expectAgreement(repo, other);
-    expect(repo.allocationsOf(repo.main)).toEqual([]);
-    expect(fs.existsSync(path.join(repo.main, '.env'))).toBe(false);
+    expect(repo.allocationsOf(repo.main)).toEqual(mainBefore);
+    expect(fs.readFileSync(path.join(repo.main, '.env'), 'utf8')).toBe(mainEnv);
 
     // The same from inside the other worktree, as a hook of the main worktree would run it.
     const inside = ports(['env', '--print', '--json'], other, pinned);

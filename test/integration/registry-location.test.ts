@@ -41,6 +41,61 @@ describe('registry location', () => {
     expect(registry.allocations.map((x: { worktree_path: string }) => x.worktree_path).sort()).toEqual([wt1, wt2]);
   });
 
+  it('is one file with a separate git dir (`--separate-git-dir`): the main and the linked worktrees share it, in the git dir', () => {
+    const repo = makeRepo({ ranges, services: { web: true } });
+    const gitDir = path.join(repo.base, 'separate.git');
+    const main = path.join(repo.base, 'separate');
+    git(['clone', '-q', '--separate-git-dir', gitDir, repo.root, main], repo.base, repo.env);
+    const linked = path.join(repo.base, 'separate-linked');
+    git(['worktree', 'add', '-q', linked], main, repo.env);
+    const expected = path.join(gitDir, 'design', 'worktrees', 'ports.json');
+    const fromMain = runPorts(['allocate', 'web', '--json'], { cwd: main, env: repo.env });
+    const fromLinked = runPorts(['allocate', 'web', '--json'], { cwd: linked, env: repo.env });
+    expect([fromMain.code, fromLinked.code]).toEqual([0, 0]);
+    expect(JSON.parse(fromMain.stdout)[0].port).not.toBe(JSON.parse(fromLinked.stdout)[0].port);
+    for (const cwd of [main, linked]) expect(runPorts(['init'], { cwd, env: repo.env }).stdout.trim()).toBe(expected);
+    expect(JSON.parse(fs.readFileSync(expected, 'utf8')).allocations).toHaveLength(2);
+    expect(fs.existsSync(path.join(main, 'design'))).toBe(false);
+  });
+
+  it('is one file when worktrees are reached or added through symlinked paths', () => {
+    const repo = makeRepo({ ranges, services: { web: true } });
+    const links = path.join(repo.base, 'links');
+    fs.mkdirSync(links);
+    fs.symlinkSync(repo.root, path.join(links, 'main-link'));
+    fs.symlinkSync(repo.base, path.join(links, 'base-link'));
+    const viaLink = path.join(links, 'base-link', 'added-via-link');
+    git(['worktree', 'add', '-q', viaLink], path.join(links, 'main-link'), repo.env);
+    const expected = path.join(repo.root, 'design', 'worktrees', 'ports.json');
+    const seen = [path.join(links, 'main-link'), viaLink, path.join(repo.base, 'added-via-link')].map((cwd) => runPorts(['allocate', 'web', '--json'], { cwd, env: repo.env }));
+    expect(seen.map((r) => r.code)).toEqual([0, 0, 0]);
+    // The same worktree reached by its link and its real path holds one port; the main worktree another.
+    const portsSeen = seen.map((r) => JSON.parse(r.stdout)[0].port as number);
+    expect(portsSeen[1]).toBe(portsSeen[2]);
+    expect(portsSeen[0]).not.toBe(portsSeen[1]);
+    expect(JSON.parse(fs.readFileSync(expected, 'utf8')).allocations).toHaveLength(2);
+  });
+
+  it('takes the `registry` key from the main worktree’s config only: a branch setting another path warns and shares the main registry', () => {
+    const repo = makeRepo({ ranges, services: { web: true } });
+    const linked = repo.addWorktree('forked-config');
+    const config = JSON.parse(fs.readFileSync(path.join(linked, '.portsrc.json'), 'utf8'));
+    fs.writeFileSync(path.join(linked, '.portsrc.json'), JSON.stringify({ ...config, registry: 'elsewhere/ports.json' }));
+    git(['commit', '-q', '-am', 'a branch of its own registry'], linked, repo.env);
+    const expected = path.join(repo.root, 'design', 'worktrees', 'ports.json');
+    const r = runPorts(['init'], { cwd: linked, env: repo.env });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(expected);
+    expect(r.stderr).toMatch(/sets "registry": "elsewhere\/ports\.json", the main worktree's does not; the main worktree's config decides/);
+    expect(fs.existsSync(path.join(repo.root, 'elsewhere'))).toBe(false);
+    expect(fs.existsSync(path.join(linked, 'elsewhere'))).toBe(false);
+    // Set in the main worktree's config, the key applies to every worktree.
+    fs.writeFileSync(path.join(repo.root, '.portsrc.json'), JSON.stringify({ ...config, registry: 'elsewhere/ports.json' }));
+    const moved = path.join(repo.root, 'elsewhere', 'ports.json');
+    expect(runPorts(['init'], { cwd: linked, env: repo.env }).stdout.trim()).toBe(moved);
+    expect(runPorts(['init'], { cwd: repo.root, env: repo.env }).stdout.trim()).toBe(moved);
+  });
+
   it('follows --registry, then PORTS_REGISTRY, then the config key', () => {
     const repo = makeRepo({ ranges, registry: 'custom/place.json' });
     const flag = path.join(tempDir(), 'flag.json');

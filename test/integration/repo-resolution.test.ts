@@ -1,26 +1,35 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listWorktrees, resolveRepo, resolveRepoFromFiles, resolveRepoWithGit, worktreeFolderNames } from '../../src/io/git';
+import { listWorktrees, registryBase, resolveRepo, resolveRepoFromFiles, resolveRepoWithGit, worktreeFolderNames } from '../../src/io/git';
 import { git, readRegistry, removeTempDirs, runPorts } from '../helpers/cli';
 import { makeConfigRepo as makeRepo } from '../helpers/repo';
 
 afterAll(removeTempDirs);
 
+/** One repository in every layout: main + linked, a bare clone + linked, a separate git dir + linked, a submodule. */
+function everyLayout() {
+  const repo = makeRepo();
+  const env = repo.env;
+  const linked = repo.addWorktree('linked');
+  const bare = path.join(repo.base, 'bare.git');
+  git(['clone', '-q', '--bare', repo.root, bare], repo.base, env);
+  const bareLinked = path.join(repo.base, 'bare-linked');
+  git(['worktree', 'add', '-q', bareLinked], bare, env);
+  const separateGitDir = path.join(repo.base, 'separate.git');
+  const separate = path.join(repo.base, 'separate');
+  git(['clone', '-q', '--separate-git-dir', separateGitDir, repo.root, separate], repo.base, env);
+  const separateLinked = path.join(repo.base, 'separate-linked');
+  git(['worktree', 'add', '-q', separateLinked], separate, env);
+  const sub = path.join(repo.root, 'vendor', 'sub');
+  git(['-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', repo.root, 'vendor/sub'], repo.root, env);
+  return { repo, env, linked, bare, bareLinked, separateGitDir, separate, separateLinked, sub };
+}
+
 describe('reading the repository from .git files', () => {
   it('answers exactly what git rev-parse answers, in every layout it covers', () => {
-    const repo = makeRepo();
-    const env = repo.env;
-    const linked = repo.addWorktree('linked');
-    const bare = path.join(repo.base, 'bare.git');
-    git(['clone', '-q', '--bare', repo.root, bare], repo.base, env);
-    const bareLinked = path.join(repo.base, 'bare-linked');
-    git(['worktree', 'add', '-q', bareLinked], bare, env);
-    const separate = path.join(repo.base, 'separate');
-    git(['init', '-q', '--separate-git-dir', path.join(repo.base, 'separate.git'), separate], repo.base, env);
-    const sub = path.join(repo.root, 'vendor', 'sub');
-    git(['-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', repo.root, 'vendor/sub'], repo.root, env);
+    const { repo, env, linked, bare, bareLinked, separate, separateLinked, sub } = everyLayout();
     for (const dir of [linked, bareLinked, repo.root]) fs.mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
-    const covered = [repo.root, path.join(repo.root, 'a', 'b'), linked, path.join(linked, 'a', 'b'), bareLinked, path.join(bareLinked, 'a', 'b'), separate];
+    const covered = [repo.root, path.join(repo.root, 'a', 'b'), linked, path.join(linked, 'a', 'b'), bareLinked, path.join(bareLinked, 'a', 'b'), separate, separateLinked];
     for (const cwd of covered) {
       expect({ cwd, info: resolveRepoFromFiles(cwd, env) }).toEqual({ cwd, info: resolveRepoWithGit(cwd, env) });
     }
@@ -39,6 +48,21 @@ describe('reading the repository from .git files', () => {
     expect(resolveRepoFromFiles(path.join(repo.root, '.git', 'hooks'), repo.env)).toBeNull();
     expect(resolveRepoFromFiles(repo.root, { ...repo.env, GIT_CEILING_DIRECTORIES: repo.base })).toBeNull();
     expect(resolveRepoWithGit(bare, repo.env)).toMatchObject({ bare: true, worktreeRoot: null });
+  });
+});
+
+describe('the folder the registry lives under', () => {
+  it('is one folder per repository, whichever of its worktrees asks, in every layout', () => {
+    const { repo, env, linked, bare, bareLinked, separateGitDir, separate, separateLinked, sub } = everyLayout();
+    const layouts: [string, string[]][] = [
+      [repo.root, [repo.root, linked]],
+      [bare, [bare, bareLinked]],
+      [separateGitDir, [separate, separateLinked]],
+      [sub, [sub]],
+    ];
+    for (const [expected, cwds] of layouts) {
+      for (const cwd of cwds) expect({ cwd, base: registryBase(resolveRepo(cwd, env).commonDir) }).toEqual({ cwd, base: expected });
+    }
   });
 });
 

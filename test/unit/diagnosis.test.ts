@@ -158,7 +158,7 @@ describe('rebuild from .env blocks', () => {
   });
 
   test('the first worktree keeps a port claimed twice; bad values are reported, not guessed', () => {
-    const { allocations, skipped } = allocationsFromEnv(
+    const { allocations, skipped, rangesChanged } = allocationsFromEnv(
       [
         { path: '/r/main', vars: new Map([['PORT_WEB', '8080'], ['API_PORT', '3000'], ['COMPOSE_PROJECT_NAME', 'r-main']]) },
         { path: '/r/copy', vars: new Map([['PORT_WEB', '8080'], ['API_PORT', '99999'], ['PORT_NOPE', '1']]) },
@@ -168,10 +168,37 @@ describe('rebuild from .env blocks', () => {
       NOW.toISOString(),
       'dev@host',
     );
-    expect(allocations.map((a) => `${a.worktree} ${a.service} ${a.port}`)).toEqual(['main web 8080', 'main api 3000']);
+    // PORT_NOPE is in a block the tool wrote: a service whose range was lost gets its range back.
+    expect(allocations.map((a) => `${a.worktree} ${a.service} ${a.port}`)).toEqual(['main web 8080', 'main api 3000', 'copy nope 1']);
     expect(allocations[0]!.worktree_path).toBe('/r/main');
-    expect(skipped).toHaveLength(3);
+    expect(skipped).toHaveLength(2);
     expect(skipped.join('\n')).toMatch(/also claimed by main/);
+    expect(skipped.join('\n')).toMatch(/API_PORT=99999 is not a port/);
+    expect(rangesChanged).toEqual(['added the range nope 1-1 for the recovered port 1']);
+  });
+
+  test('every port a block holds is kept when the ranges that held it were lost: ranges grow, move or are added', () => {
+    const fresh = emptyRegistry(NOW.toISOString());
+    const { allocations, rangesChanged } = allocationsFromEnv(
+      [
+        // web was customised to 18000-18019 in the lost file; api only grew by a few ports.
+        { path: '/r/main', vars: new Map([['PORT_WEB', '18000'], ['API_PORT', '3105']]) },
+        { path: '/r/feature', vars: new Map([['PORT_WEB', '18001'], ['API_PORT', '3000'], ['PORT_QUEUE', '7100']]) },
+      ],
+      config,
+      fresh,
+      NOW.toISOString(),
+      'dev@host',
+    );
+    expect(allocations.map((a) => a.port).sort((a, b) => a - b)).toEqual([3000, 3105, 7100, 18000, 18001]);
+    // Grown over 18000 from 8080, web would cover the other ranges: it moves, keeping its size.
+    expect(fresh.ranges.web).toMatchObject({ start: 18000, end: 18019 });
+    expect(fresh.ranges.api).toMatchObject({ start: 3000, end: 3105 });
+    expect(fresh.ranges.queue).toMatchObject({ start: 7100, end: 7100 });
+    expect(rangesChanged).toHaveLength(3);
+    expect(rangesChanged.join('\n')).toMatch(/web range is now 18000-18019 \(was 8080-8099\)/);
+    for (const a of allocations) expect(a.port).toBeGreaterThanOrEqual(fresh.ranges[a.service]!.start);
+    for (const a of allocations) expect(a.port).toBeLessThanOrEqual(fresh.ranges[a.service]!.end);
   });
 
   test('allocations made by name are salvaged from a file that is still JSON, when valid and free', () => {
