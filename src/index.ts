@@ -5,7 +5,7 @@
  */
 export * from './api';
 export * from './errors';
-export { run, VERSION } from './main';
+export { run } from './main';
 export type { Registry, Allocation, PortRange, RegistryMetadata, HealthStatus } from './core/registry-schema';
 export { DEFAULT_RANGES, emptyRegistry, validateRegistry, SCHEMA_VERSION } from './core/registry-schema';
 export { pickPort, allocateInRegistry, removeAllocations, describePortSet, type Owner } from './core/allocation';
