@@ -9,7 +9,7 @@ import type { Context } from '../context';
 import { ownsAllocation } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
 import { ConflictError, NotFoundError, UsageError } from '../errors';
-import { listWorktreesViaSimpleGit, removeWorktreeViaSimpleGit } from '../io/simple-git';
+import { removeWorktree } from '../io/git';
 import { syncWorktreeEnv } from '../ops/env-sync';
 import { applyReconcile } from '../ops/reconcile';
 import { releaseAllocations } from '../ops/release';
@@ -21,7 +21,7 @@ export interface RemoveOptions {
 }
 
 export async function remove(ctx: Context, options: RemoveOptions): Promise<number> {
-  const snapshot = await snapshotWorktrees(ctx, () => listWorktreesViaSimpleGit(ctx));
+  const snapshot = await snapshotWorktrees(ctx);
   const wanted = path.resolve(ctx.cwd, options.worktree);
   const candidates = snapshot.worktrees.filter(
     (w) => !w.bare && (w.canonicalPath === wanted || w.path === wanted || w.canonicalPath === snapshot.facts.canonical(wanted) || path.basename(w.canonicalPath) === options.worktree),
@@ -45,7 +45,7 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
         return releaseAllocations(ctx, registry, tx, (a) => ownsAllocation(owner, a));
       })
     : [];
-  const failure = await removeWorktreeViaSimpleGit(ctx, target.path, options.force);
+  const failure = await removeWorktree(ctx.cwd, ctx.env, target.path, options.force);
   if (failure) {
     if (released.length) {
       await store.update(async (registry, tx) => {
