@@ -104,7 +104,9 @@ function readConfigCore(commonDir: string): string {
 
 /**
  * What `git rev-parse` would say, read from the files git itself reads: the `.git` folder or
- * file above `cwd`, `gitdir:`, `commondir`. Saves a git spawn on every run. Anything this does
+ * file above `cwd`, `gitdir:`, `commondir`. Saves a git spawn on every run, which pays: 5-7 ms
+ * of CPU per run on Node 24 (`ports status --json` 84.0 against 89.3 ms, `ports allocate` 89.3
+ * against 96.3 ms; 30 interleaved runs each on a shared 2-core machine). Anything this does
  * not cover — a bare repository, a cwd inside a git dir, core.worktree, GIT_CEILING_DIRECTORIES,
  * an unreadable file — returns null, and git is asked.
  */
