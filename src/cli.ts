@@ -1,7 +1,9 @@
 /**
  * The command table and the argument parser. Global flags may appear anywhere before `--`.
+ * A short flag means one long name in every command (`-w` is always `--worktree`).
  * Each command's module is loaded only when that command runs.
  */
+import { parseArgs as nodeParseArgs } from 'node:util';
 import { UsageError } from './errors';
 import type { Context } from './context';
 
@@ -194,7 +196,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: 'ports compose [--interpolate [--dry-run] | --write [--plain]] [--file F…] [--output PATH]',
     summary: "Docker Compose override publishing the declared services on this worktree's ports (replacing the base file's)",
     flags: {
-      write: { type: 'boolean', short: 'w', description: 'write it (default docker-compose.override.yml, or config compose.overrideFile) instead of printing it' },
+      write: { type: 'boolean', description: 'write it (default docker-compose.override.yml, or config compose.overrideFile) instead of printing it' },
       file: { type: 'string', short: 'f', multiple: true, value: 'F', description: 'base compose file, as `docker compose -f`; repeatable (default: compose.files, COMPOSE_FILE, Compose’s lookup)' },
       output: { type: 'string', short: 'o', value: 'PATH', description: 'where --write writes' },
       plain: { type: 'boolean', description: 'no `!override` tag: only when the base file\'s host ports already read the variables (refused otherwise)' },
@@ -239,7 +241,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: 'ports remove WORKTREE [--force]',
     summary: "release a worktree's ports, then `git worktree remove` it",
     flags: {
-      force: { type: 'boolean', short: 'f', description: 'remove even with modified or untracked files (git worktree remove --force)' },
+      force: { type: 'boolean', description: 'remove even with modified or untracked files (git worktree remove --force)' },
       'stop-containers': { type: 'boolean', description: 'stop the worktree’s running Compose containers first (default: refuse while they run)' },
     },
     maxPositionals: 1,
@@ -312,66 +314,66 @@ export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
 }
 
-/** Splits argv into the command name and its parsed flags; unknown flags are usage errors. */
+/** Every option any command takes, for finding the command name: a short letter and a long name mean the same everywhere. */
+const ALL_FLAGS: Record<string, FlagSpec> = Object.assign({}, GLOBAL_FLAGS, ...COMMANDS.map((c) => c.flags));
+
+type ParseOptions = NonNullable<Parameters<typeof nodeParseArgs>[0]>['options'];
+
+function parseOptions(specs: Record<string, FlagSpec>): ParseOptions {
+  // `--color` undoes `--no-color` (or NO_COLOR); it is not listed in the help.
+  const options: ParseOptions = { color: { type: 'boolean' } };
+  for (const [name, spec] of Object.entries(specs)) options[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}) };
+  return options;
+}
+
+function tokenize(argv: readonly string[], specs: Record<string, FlagSpec>) {
+  // Not strict: the tokens are checked below, so the messages name `ports CMD --help`.
+  return nodeParseArgs({ args: [...argv], options: parseOptions(specs), strict: false, allowPositionals: true, tokens: true }).tokens;
+}
+
+/**
+ * Splits argv into the command name and its parsed flags with node:util's parseArgs (grouped
+ * short flags, `--name=value`, `--`); unknown flags are usage errors. Global flags may come
+ * before or after the command name; everything after `--` is `rest`.
+ */
 export function parseArgs(argv: readonly string[]): { command: CommandSpec | undefined; name: string | undefined; args: ParsedArgs } {
-  const dashDash = argv.indexOf('--');
-  const head = dashDash === -1 ? argv : argv.slice(0, dashDash);
-  const rest = dashDash === -1 ? [] : argv.slice(dashDash + 1);
-  const name = head.find((t, i) => !t.startsWith('-') && !takesValue(head, i));
+  // The command name is the first bare word that is not a flag's value (`--cwd DIR status`).
+  const nameToken = tokenize(argv, ALL_FLAGS).find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
+  const name = nameToken?.kind === 'positional' ? nameToken.value : undefined;
   const command = name ? findCommand(name) : undefined;
+  const rest: string[] = [];
+  if (name && !command) return { command, name, args: { positionals: [], flags: {}, rest } };
   const specs: Record<string, FlagSpec> = { ...GLOBAL_FLAGS, ...(command?.flags ?? {}) };
-  const shorts = new Map(Object.entries(specs).flatMap(([n, s]) => (s.short ? [[s.short, n] as const] : [])));
   const flags: ParsedArgs['flags'] = {};
   const positionals: string[] = [];
-  let sawName = false;
-  for (let i = 0; i < head.length; i++) {
-    const token = head[i] as string;
-    if (!token.startsWith('-') || token === '-') {
-      if (!sawName && token === name) sawName = true;
-      else positionals.push(token);
+  const forCommand = command ? ` for \`ports ${command.name}\`` : '';
+  for (const token of tokenize(argv, specs)) {
+    if (token.kind === 'option-terminator') {
+      rest.push(...argv.slice(token.index + 1));
+      break;
+    }
+    if (token.kind === 'positional') {
+      if (token.index !== nameToken?.index) positionals.push(token.value);
       continue;
     }
-    let key: string;
-    let inline: string | undefined;
-    if (token.startsWith('--')) {
-      const eq = token.indexOf('=');
-      key = eq === -1 ? token.slice(2) : token.slice(2, eq);
-      inline = eq === -1 ? undefined : token.slice(eq + 1);
-    } else {
-      const long = shorts.get(token.slice(1));
-      if (!long || token.length !== 2) throw new UsageError(`Unknown option ${token}${command ? ` for \`ports ${command.name}\`` : ''}.`);
-      key = long;
-    }
-    if (key === 'color') {
+    if (token.name === 'color') {
       flags['no-color'] = false;
       continue;
     }
-    const spec = specs[key];
-    if (!spec) throw new UsageError(`Unknown option --${key}${command ? ` for \`ports ${command.name}\`` : ''}.`, `Run \`ports ${command ? `${command.name} ` : ''}--help\`.`);
+    const spec = specs[token.name];
+    if (!spec) throw new UsageError(`Unknown option ${token.rawName}${forCommand}.`, `Run \`ports ${command ? `${command.name} ` : ''}--help\`.`);
     if (spec.type === 'boolean') {
-      if (inline !== undefined) throw new UsageError(`--${key} takes no value.`);
-      flags[key] = true;
+      if (token.inlineValue) throw new UsageError(`--${token.name} takes no value.`);
+      flags[token.name] = true;
       continue;
     }
-    const value = inline ?? head[++i];
-    if (value === undefined) throw new UsageError(`--${key} needs a value${spec.value ? ` (${spec.value})` : ''}.`);
-    if (spec.multiple) flags[key] = [...list(flags[key]), value];
-    else flags[key] = value;
+    if (token.value === undefined) throw new UsageError(`--${token.name} needs a value${spec.value ? ` (${spec.value})` : ''}.`);
+    flags[token.name] = spec.multiple ? [...list(flags[token.name]), token.value] : token.value;
   }
   if (command && positionals.length > command.maxPositionals) {
     throw new UsageError(`Too many arguments for \`ports ${command.name}\`: ${positionals.slice(command.maxPositionals).join(' ')}.`, `Usage: ${command.usage}`);
   }
   return { command, name, args: { positionals, flags, rest } };
-}
-
-function takesValue(tokens: readonly string[], index: number): boolean {
-  // A bare word right after a value-taking flag (`--cwd DIR status`) is that flag's value.
-  const prev = tokens[index - 1];
-  if (!prev || !prev.startsWith('-') || prev.includes('=')) return false;
-  const key = prev.startsWith('--') ? prev.slice(2) : undefined;
-  if (key) return GLOBAL_FLAGS[key]?.type === 'string' || COMMANDS.some((c) => c.flags[key]?.type === 'string');
-  const short = prev.slice(1);
-  return [...Object.values(GLOBAL_FLAGS), ...COMMANDS.flatMap((c) => Object.values(c.flags))].some((s) => s.short === short && s.type === 'string');
 }
 
 function flagLines(flags: Record<string, FlagSpec>): string[] {

@@ -1,6 +1,8 @@
 /**
  * run(argv, deps) → exit code: the one place where errors become exit codes and messages.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ExitCode, PortsError } from './errors';
 import { COMMANDS, helpText, parseArgs } from './cli';
 import { createContext, type Context } from './context';
@@ -12,7 +14,11 @@ export interface RunDeps extends Streams {
   now?: () => Date;
 }
 
-export const VERSION = '0.1.0';
+/** The installed package's version; read when asked, so the bundle and the package never disagree. */
+export function packageVersion(): string {
+  // One folder up from src/ (tests), dist/ (library) and the dist/ports.cjs bundle alike.
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 /** Not one of the documented codes on purpose: an internal error is a bug (EX_SOFTWARE). */
 export const INTERNAL_ERROR = 70;
 
@@ -34,7 +40,7 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
       color: colorWanted(deps.env, deps.stdout.isTTY === true, f['no-color'] === true ? false : undefined),
     });
     if (f.version) {
-      out.result(VERSION);
+      out.result(packageVersion());
       return ExitCode.ok;
     }
     if (!command) {

@@ -10,7 +10,7 @@ import type { Context } from '../context';
 import { ownsAllocation } from '../core/allocation';
 import type { Allocation } from '../core/registry-schema';
 import { ConflictError, NotFoundError, PortsError, UsageError } from '../errors';
-import { listWorktreesViaSimpleGit, removeWorktreeViaSimpleGit } from '../io/simple-git';
+import { removeWorktree } from '../io/git';
 import { syncWorktreeEnv } from '../ops/env-sync';
 import { settleRunningContainers } from '../ops/compose-containers';
 import { applyReconcile } from '../ops/reconcile';
@@ -25,7 +25,7 @@ export interface RemoveOptions {
 }
 
 export async function remove(ctx: Context, options: RemoveOptions): Promise<number> {
-  const snapshot = await snapshotWorktrees(ctx, () => listWorktreesViaSimpleGit(ctx));
+  const snapshot = await snapshotWorktrees(ctx);
   const wanted = path.resolve(ctx.cwd, options.worktree);
   const candidates = snapshot.worktrees.filter(
     (w) => !w.bare && (w.canonicalPath === wanted || w.path === wanted || w.canonicalPath === snapshot.facts.canonical(wanted) || path.basename(w.canonicalPath) === options.worktree),
@@ -57,7 +57,7 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
         return mine;
       })
     : [];
-  const failure = await removeWorktreeViaSimpleGit(ctx, target.path, options.force);
+  const failure = await removeWorktree(ctx.cwd, ctx.env, target.path, options.force);
   if (failure) {
     let restored = true;
     if (held.length && present) {

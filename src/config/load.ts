@@ -3,7 +3,10 @@
  * it with zod, and applies defaults. The directory walk is ours — from the working directory up
  * to the worktree root, then the main worktree's root — so a run in a repository without a
  * config never loads cosmiconfig at all, and one whose config is plain JSON reads it the way
- * cosmiconfig would, without loading it.
+ * cosmiconfig would, without loading it. That pays: loading cosmiconfig for a plain JSON config
+ * costs 17-22 ms of CPU per run on Node 24 (`ports status --json` 84.0 against 101.0 ms,
+ * `ports allocate` 89.3 against 111.0 ms; 30 interleaved runs each on a shared 2-core machine).
+ * SEARCH_PLACES is the one list of where to look: cosmiconfig gets it too.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,11 +1,14 @@
 /**
- * The git edge. One `git rev-parse` call answers every path question (current worktree, its git
- * dir, the common dir); `git worktree list --porcelain` lists live worktrees. Every spawn strips
+ * The git edge: every git call of the tool is here. One `git rev-parse` call answers every path
+ * question (current worktree, its git dir, the common dir); `git worktree list --porcelain`
+ * lists live worktrees. Both are direct spawns, on the paths measured at start-up; simple-git
+ * runs the one call that changes the repository (`git worktree remove`). Every call strips
  * GIT_DIR, GIT_INDEX_FILE and friends: inside a hook git exports them, and they would redirect a
  * call aimed at another folder.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { SimpleGit } from 'simple-git';
 import { NotFoundError, PortsError, ExitCode } from '../errors';
 import { childProcess } from './child-process';
 
@@ -101,7 +104,9 @@ function readConfigCore(commonDir: string): string {
 
 /**
  * What `git rev-parse` would say, read from the files git itself reads: the `.git` folder or
- * file above `cwd`, `gitdir:`, `commondir`. Saves a git spawn on every run. Anything this does
+ * file above `cwd`, `gitdir:`, `commondir`. Saves a git spawn on every run, which pays: 5-7 ms
+ * of CPU per run on Node 24 (`ports status --json` 84.0 against 89.3 ms, `ports allocate` 89.3
+ * against 96.3 ms; 30 interleaved runs each on a shared 2-core machine). Anything this does
  * not cover — a bare repository, a cwd inside a git dir, core.worktree, GIT_CEILING_DIRECTORIES,
  * an unreadable file — returns null, and git is asked.
  */
@@ -262,4 +267,31 @@ export function worktreeFolderNames(repo: Pick<RepoInfo, 'commonDir' | 'mainRoot
     add(dir);
   }
   return names;
+}
+
+/** Variables simple-git 4 guards: it drops them from the process environment and refuses them when passed. */
+const SIMPLE_GIT_GUARDED = /^(git_.*|editor|visual|pager|prefix|.*askpass.*)$/i;
+
+/**
+ * simple-git in `cwd`, loaded on first use (it adds ~8 ms of CPU to a run). The process
+ * environment is left to simple-git, which drops the guarded variables itself; a different
+ * environment (library callers) is passed without them.
+ */
+async function simpleGitIn(cwd: string, env: NodeJS.ProcessEnv): Promise<SimpleGit> {
+  const { simpleGit } = await import('simple-git');
+  const git = simpleGit({ baseDir: cwd });
+  if (env !== process.env) {
+    git.env(Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && !SIMPLE_GIT_GUARDED.test(e[0]))));
+  }
+  return git;
+}
+
+/** `git worktree remove [--force] DIR`; git's reason when it refuses, null when done. */
+export async function removeWorktree(cwd: string, env: NodeJS.ProcessEnv, dir: string, force: boolean): Promise<string | null> {
+  try {
+    await (await simpleGitIn(cwd, env)).raw(['worktree', 'remove', ...(force ? ['--force'] : []), dir]);
+    return null;
+  } catch (error) {
+    return ((error as Error).message.trim() || 'git worktree remove failed').replace(/^fatal: /, '');
+  }
 }

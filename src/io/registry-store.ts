@@ -10,8 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { RegistryCorruptError, RegistryError, RegistryMissingError } from '../errors';
 import { emptyRegistry, validateRegistry, type PortRange, type Registry } from '../core/registry-schema';
-import { findKeyProblemIn } from '../core/strict-json';
-import { findJsonSyntaxError } from '../core/json-syntax';
+import { findJsonSyntaxError, findKeyProblemIn } from '../core/strict-json';
 import { writeFileAtomic } from './atomic-write';
 import { acquireLock, cleanupTempFiles, findLeftovers, inspectLock, lockFileFor, removeStaleLock, type LockHandle, type LockInspection, type LockOptions } from './lock';
 

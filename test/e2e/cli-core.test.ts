@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { git, privateRanges, readRegistry, removeTempDirs, runPorts, runPortsAsync, tempDir } from '../helpers/cli';
+import { cleanEnv, git, privateRanges, readRegistry, removeTempDirs, ROOT, runPorts, runPortsAsync, tempDir } from '../helpers/cli';
 import { fakeComposeV2Bin } from '../helpers/docker';
 import { makeConfigRepo as makeRepo } from '../helpers/repo';
 
@@ -20,6 +20,17 @@ function listen(port: number, host: string, ipv6Only = false): Promise<net.Serve
 }
 
 describe('ports CLI (built bin)', () => {
+  it('prints the version of the package.json it is installed with', () => {
+    const own = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(runPorts(['--version'], { cwd: ROOT, env: cleanEnv({ PORTS_STATE_DIR: tempDir() }) })).toMatchObject({ code: 0, stdout: `${own.version}\n` });
+    // A copy of the package with another version says that one: nothing is hard-coded.
+    const copy = tempDir();
+    for (const dir of ['bin', 'dist']) fs.cpSync(path.join(ROOT, dir), path.join(copy, dir), { recursive: true });
+    fs.writeFileSync(path.join(copy, 'package.json'), JSON.stringify({ ...own, version: '9.8.7-test' }));
+    const run = spawnSync(process.execPath, [path.join(copy, 'bin', 'ports.js'), '--version'], { cwd: copy, env: cleanEnv({ PORTS_STATE_DIR: copy }), encoding: 'utf8' });
+    expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 0, stdout: '9.8.7-test\n' });
+  });
+
   it('allocates the declared services, writes .env, and is idempotent', () => {
     const repo = makeRepo(config);
     const first = runPorts(['allocate'], { cwd: repo.root, env: repo.env });

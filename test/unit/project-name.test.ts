@@ -19,6 +19,16 @@ describe('composeProjectName', () => {
     expect(name).toMatch(COMPOSE_PROJECT_NAME);
   });
 
+  // Names computed by earlier versions: a container stack started with one must be found again.
+  it.each<[[string, string, boolean, string?], string]>([
+    [['myrepo', 'wt', false, '/home/dev/myrepo-wt/wt'], 'myrepo-wt-e62572'],
+    [['myrepo', 'myrepo', false, '/x/myrepo'], 'myrepo-cd6ca9'],
+    [['日本', 'ñ', false], 'xcf2abf-x024bb9'],
+    [['repo', 'a'.repeat(80), false], `repo-${'a'.repeat(49)}-4311d1e0`],
+  ])('keeps the hashed name of %j unchanged', (args, expected) => {
+    expect(composeProjectName(...args)).toBe(expected);
+  });
+
   it('is distinct for worktrees of the same name in different folders when given their paths', () => {
     const a = composeProjectName('repo', 'feature', false, '/work/a/feature');
     const b = composeProjectName('repo', 'feature', false, '/work/b/feature');

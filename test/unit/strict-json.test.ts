@@ -1,4 +1,4 @@
-import { findKeyProblem, findKeyProblemIn } from '../../src/core/strict-json';
+import { findJsonSyntaxError, findKeyProblem, findKeyProblemIn } from '../../src/core/strict-json';
 
 describe('findKeyProblem', () => {
   it.each([
@@ -22,5 +22,25 @@ describe('findKeyProblem', () => {
   it('scans a 10,000-entry registry', () => {
     const allocations = Array.from({ length: 10000 }, (_, i) => ({ port: i + 1, worktree: `w${i}`, service: 'web' }));
     expect(findKeyProblem(JSON.stringify({ allocations }, null, 2))).toBeNull();
+  });
+});
+
+describe('findJsonSyntaxError', () => {
+  it.each([
+    ['{"a": [1, 2,]}', { line: 1, column: 13, message: 'expected a value (a trailing comma before "]" is not allowed), found "]"' }],
+    ['{\n  "a": 1,\n}', { line: 3, column: 1, message: 'expected another key (a trailing comma before "}" is not allowed), found "}"' }],
+    ['{"ranges": ', { line: 1, column: 12, message: 'expected a value, found the end of the file' }],
+    ['{"a": tru}', { line: 1, column: 7, message: 'expected a value, found "t"' }],
+    ['{"a": "x\ny"}', { line: 1, column: 9, message: 'control character inside a string (a line break in a value?)' }],
+    ['{"a": 1} x', { line: 1, column: 10, message: 'expected the end of the file, found "x"' }],
+    // A duplicate key before the syntax error does not hide it.
+    ['{"a": 1, "a": 2, }', { line: 1, column: 18, message: 'expected another key (a trailing comma before "}" is not allowed), found "}"' }],
+  ])('%j → %j', (text, expected) => {
+    expect(() => JSON.parse(text)).toThrow();
+    expect(findJsonSyntaxError(text)).toMatchObject(expected);
+  });
+
+  it('finds nothing in valid JSON, duplicate keys included', () => {
+    expect(findJsonSyntaxError('{"a": [1, {"b": null}], "a": -1.5e3}')).toBeNull();
   });
 });
