@@ -47,7 +47,8 @@ afterAll(() => {
  * Not in tempRoots, so `removeTempDirs()` between tests leaves it in place for the next run.
  */
 export function testStateDir(): string {
-  stateDir ??= fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ports-state-')));
+  // The jest setup file (state-dir.js) made one for this file already; tests may read it from process.env.
+  stateDir ??= process.env.PORTS_STATE_DIR ?? fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ports-state-')));
   return stateDir;
 }
 
