@@ -39,7 +39,8 @@ export async function init(ctx: Context, options: InitOptions): Promise<number> 
   );
   const ignore = await keepOutOfGit(ctx, store.file);
   await keepEnvFileOutOfGit(ctx, config.envFile);
-  const repoRoot = (await ctx.repo()).worktreeRoot;
+  // With --registry outside any repository there is no worktree, so no env file to look at.
+  const repoRoot = (await ctx.repo().catch(() => null))?.worktreeRoot;
   const trackedEnv = repoRoot ? trackedEnvFile(ctx, repoRoot, config.envFile) : null;
   if (ctx.out.json) {
     ctx.out.data({ registry: store.file, created: result.created, ranges_added: result.added, ranges_updated: result.updated, ignored_by: ignore.via, tracked: ignore.tracked, backup });
