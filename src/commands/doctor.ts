@@ -19,6 +19,7 @@ import { cleanupTempFiles, inspectLock, removeStaleLock } from '../io/lock';
 import { checkPortAvailable } from '../io/port-probe';
 import { processLiveness } from '../io/process-info';
 import { currentUser, type RegistryStore } from '../io/registry-store';
+import { removeStaleEnvTempFiles } from '../io/env-file';
 import { syncWorktreeEnv } from '../ops/env-sync';
 import { ensureAllocations } from '../ops/ensure';
 import { locateHook } from '../ops/hooks-location';
@@ -194,6 +195,14 @@ function duplicateLosers(registry: Registry): Allocation[] {
   return losers;
 }
 
+/** Temp files of killed env writes (they make `git worktree remove` refuse) in every worktree. */
+async function removeEnvTempLeftovers(ctx: Context): Promise<string[]> {
+  const config = await ctx.config();
+  const snapshot = await snapshotForReconcile(ctx).catch(() => null);
+  const removed = (snapshot?.worktrees ?? []).filter((w) => !w.bare && !w.prunable).flatMap((w) => removeStaleEnvTempFiles(w.canonicalPath, config.envFile));
+  return removed.length ? [`removed ${removed.length} leftover env temp file${removed.length === 1 ? '' : 's'}: ${removed.join(', ')}`] : [];
+}
+
 async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered, findings: readonly Finding[]): Promise<string[]> {
   const done: string[] = [];
   const has = (kind: Finding['kind']) => findings.some((f) => f.kind === kind && f.fixable);
@@ -297,9 +306,9 @@ export async function doctor(ctx: Context, options: DoctorOptions): Promise<numb
   const store = await ctx.store();
   let gathered = await gather(ctx, store);
   let findings = diagnose(gathered.facts);
-  let fixed: string[] = [];
+  let fixed: string[] = options.fix ? await removeEnvTempLeftovers(ctx) : [];
   if (options.fix && findings.some((f) => f.fixable)) {
-    fixed = await applyFixes(ctx, store, gathered, findings);
+    fixed = [...fixed, ...(await applyFixes(ctx, store, gathered, findings))];
     gathered = await gather(ctx, store);
     findings = diagnose(gathered.facts);
   }

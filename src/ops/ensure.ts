@@ -12,6 +12,7 @@ import { describeOwner, resolveOwner } from './owner';
 import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
 import { syncWorktreeEnv } from './env-sync';
+import { EnvFileRefusedError } from '../io/env-file';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
 import { applyReconcile, type SnapshotSource } from './reconcile';
 
@@ -36,6 +37,7 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
   const snapshot = request.snapshot ?? 'when-needed';
   const allocatedBy = currentUser();
   let created = false;
+  let envRefused: EnvFileRefusedError | null = null;
   const result = await store.update(
     async (registry, tx) => {
       created = tx.created;
@@ -54,7 +56,13 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
       }
       let envFile: string | null = null;
       const root = request.owner.worktreePath;
-      if (root && fs.existsSync(root)) envFile = (await syncWorktreeEnv(ctx, registry, root)).file;
+      try {
+        if (root && fs.existsSync(root)) envFile = (await syncWorktreeEnv(ctx, registry, root)).file;
+      } catch (error) {
+        // The ports are allocated all the same; the refusal is reported once they are saved.
+        if (!(error instanceof EnvFileRefusedError)) throw error;
+        envRefused = error;
+      }
       return { outcomes, held: registry.allocations.filter((a) => ownsAllocation(request.owner, a)), envFile };
     },
     { create: true },
@@ -63,6 +71,7 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
     await keepOutOfGit(ctx, store.file);
     await keepEnvFileOutOfGit(ctx, config.envFile);
   }
+  if (envRefused) throw envRefused;
   return result;
 }
 
