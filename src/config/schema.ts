@@ -37,15 +37,14 @@ export const serviceSchema = z.strictObject({
   ),
 });
 
-const ENV_FILE_RULE = 'must be a plain relative path of a file inside the worktree (no leading /, no `..`, nothing under `.git`), such as `.env` or `config/.env.local`';
-
-/** `envFile`: a file of the worktree itself; `.git` (a worktree's link to its repository) and `..` would write elsewhere. */
-export function isWorktreeFilePath(value: string): boolean {
-  if (value === '' || value.includes('\0') || /^([/\\]|[A-Za-z]:)/.test(value) || /[/\\]$/.test(value)) return false;
-  const segments = value.split(/[/\\]+/).filter((s) => s !== '.');
-  if (segments.length === 0) return false;
-  return segments.every((s) => s !== '..' && s.toLowerCase() !== '.git' && [...s].every((c) => c.charCodeAt(0) >= 0x20));
-}
+/**
+ * `envFile`: a file of the worktree itself, as one pattern (the editor's JSON schema shows it too):
+ * not absolute, no `..` or `.git` segment (a linked worktree's `.git` file is its link to the
+ * repository), no trailing separator, no control characters.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what the pattern excludes
+export const WORKTREE_FILE_PATH = /^(?![/\\]|[A-Za-z]:)(?!(?:.*[/\\])?(?:\.\.|\.[Gg][Ii][Tt])(?:[/\\]|$))(?!.*[/\\]$)[^\u0000-\u001f]+$/;
+const ENV_FILE_RULE = 'must be a relative path of a file inside the worktree (no leading /, no `..`, nothing under `.git`), such as `.env` or `config/.env.local`';
 
 export const rangeConfigSchema = z
   .strictObject({ start: port, end: port, description: z.optional(z.string()) })
@@ -60,7 +59,7 @@ export const configSchema = z.strictObject({
   /** Services every worktree gets: keys are range keys; `true` takes all defaults. */
   services: z.optional(z.record(z.string().check(z.regex(SERVICE_NAME, 'must be a service name')), z.union([z.literal(true), serviceSchema]))),
   /** The env file the managed block is written to, relative to the worktree (default .env). */
-  envFile: z.optional(z.string().check(z.refine(isWorktreeFilePath, ENV_FILE_RULE))),
+  envFile: z.optional(z.string().check(z.regex(WORKTREE_FILE_PATH, ENV_FILE_RULE))),
   compose: z.optional(
     z.strictObject({
       /** Base compose files, relative to the worktree (default: Compose's own lookup). */

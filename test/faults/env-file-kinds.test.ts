@@ -261,7 +261,7 @@ describe('config "envFile" must name a file of the worktree', () => {
     const before = fs.readFileSync(path.join(dir, '.git'), 'utf8');
     const r = portsWithin(['env'], dir);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/envFile.*plain relative path/);
+    expect(r.stderr).toMatch(/envFile: must be a relative path of a file inside the worktree/);
     expect(fs.readFileSync(path.join(dir, '.git'), 'utf8')).toBe(before);
     expect(fs.existsSync(path.join(repo.root, 'outside.env'))).toBe(false);
   });
