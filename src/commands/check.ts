@@ -28,6 +28,7 @@ const KIND_TITLES: Record<ConflictKind, string> = {
   system_conflict: 'system conflict',
   vanished_worktree: 'vanished worktree',
   env_out_of_step: '.env out of step',
+  overridden_variable: 'port variable overridden',
   outside_range: 'port outside its range',
   unknown_service: 'unknown service',
   overlapping_ranges: 'overlapping ranges',
@@ -67,15 +68,16 @@ async function gatherEnvFacts(
     let actual: Map<string, string> | null = null;
     let file = root;
     let error: string | null = null;
+    let setOutside: { name: string; line: number }[] = [];
     try {
       const read = readWorktreeEnv(root, config.envFile);
-      ({ file, vars: actual } = read);
+      ({ file, vars: actual, setOutside } = read);
     } catch (e) {
       if (!(e instanceof PortsError)) throw e;
       error = e.message;
     }
     composeProjects.set(root, actual?.get('COMPOSE_PROJECT_NAME') ?? project);
-    env.push({ worktree: name, worktreePath: root, file, expected, actual, error });
+    env.push({ worktree: name, worktreePath: root, file, expected, actual, error, setOutside });
   }
   return { env, composeProjects };
 }

@@ -22,9 +22,24 @@ export const healthSchema = z.strictObject({
   host: z.optional(z.string().check(z.minLength(1))),
 });
 
+/**
+ * Names the tool or the system owns: ports writes COMPOSE_PROJECT_NAME itself, Compose reads
+ * COMPOSE_*, and a port number in PATH, HOME, NODE_OPTIONS or LD_PRELOAD breaks `ports exec`
+ * and everything it starts.
+ */
+const RESERVED_ENV_NAME =
+  /^(?:COMPOSE_.*|DOCKER_.*|PORTS_.*|PORTS|GIT_.*|LD_.*|DYLD_.*|NODE_.*|NPM_.*|npm_.*|LC_.*|PATH|HOME|USER|LOGNAME|SHELL|PWD|OLDPWD|IFS|ENV|BASH_ENV|CDPATH|TMPDIR|TEMP|TMP|LANG|LANGUAGE|TERM|TZ|DISPLAY|HOSTNAME|XDG_.*|SSH_.*|PYTHONPATH|PYTHONHOME|PERL5LIB|RUBYOPT|JAVA_TOOL_OPTIONS|PS[1-4])$/i;
+
 export const serviceSchema = z.strictObject({
   /** Variable written to .env; default PORT_<SERVICE>. */
-  env: z.optional(z.string().check(z.regex(ENV_NAME, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)'))),
+  env: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(ENV_NAME, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)'),
+        z.refine((name) => !RESERVED_ENV_NAME.test(name), 'names a variable that ports, Compose, the shell or the system owns (COMPOSE_*, PATH, HOME, NODE_*, LD_*, …); pick your own, such as PORT_WEB'),
+      ),
+  ),
   description: z.optional(z.string().check(z.maxLength(200))),
   health: z.optional(healthSchema),
   compose: z.optional(

@@ -167,6 +167,20 @@ export function namesOutsideBlock(content: string, options: EnvBlockOptions = {}
   return names;
 }
 
+/** Lines outside the block that set a variable the block sets: they override (or shadow) the port ports allocated. */
+export function blockNamesSetOutside(content: string, options: EnvBlockOptions = {}): { name: string; line: number }[] {
+  const inBlock = parseEnvBlock(content, options);
+  if (!inBlock) return [];
+  const { lines, block } = locateBlock(content, options);
+  const found: { name: string; line: number }[] = [];
+  lines.forEach((line, i) => {
+    if (block && i >= block.begin && i <= block.end) return;
+    const m = ASSIGNMENT.exec(line.text);
+    if (m && inBlock.has(m[1]!)) found.push({ name: m[1]!, line: i + 1 });
+  });
+  return found;
+}
+
 function detectEol(text: string): '\n' | '\r\n' {
   const nl = text.indexOf('\n');
   return nl > 0 && text[nl - 1] === '\r' ? '\r\n' : '\n';

@@ -20,7 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConflictError, PortsError, ExitCode } from '../errors';
-import { mergeEnvBlock, parseEnvBlock, type EnvVars } from '../core/env-block';
+import { blockNamesSetOutside, mergeEnvBlock, parseEnvBlock, type EnvVars } from '../core/env-block';
 import { processLiveness } from './process-info';
 
 export interface EnvWriteResult {
@@ -229,10 +229,20 @@ export function writeWorktreeEnv(worktreeRoot: string, envFile: string, vars: En
   return { file, changed: true, deleted: false };
 }
 
-/** The managed block's variables (null when the file has no block). Throws on a malformed block or a file it must not open. */
-export function readWorktreeEnv(worktreeRoot: string, envFile: string): { file: string; vars: Map<string, string> | null; exists: boolean } {
+export interface EnvReadResult {
+  file: string;
+  /** The managed block's variables; null when the file has no block. */
+  vars: Map<string, string> | null;
+  exists: boolean;
+  /** User lines outside the block that set one of its variables again (line numbers are 1-based). */
+  setOutside: { name: string; line: number }[];
+}
+
+/** The managed block of the env file. Throws on a malformed block or a file it must not open. */
+export function readWorktreeEnv(worktreeRoot: string, envFile: string): EnvReadResult {
   const located = locate(worktreeRoot, envFile);
   const content = readBytes(located);
-  if (content === null) return { file: located.file, vars: null, exists: false };
-  return { file: located.file, vars: parseEnvBlock(content, { fileName: located.file }), exists: true };
+  if (content === null) return { file: located.file, vars: null, exists: false, setOutside: [] };
+  const options = { fileName: located.file };
+  return { file: located.file, vars: parseEnvBlock(content, options), exists: true, setOutside: blockNamesSetOutside(content, options) };
 }

@@ -13,6 +13,7 @@ import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
 import { syncWorktreeEnv } from './env-sync';
 import { EnvFileRefusedError } from '../io/env-file';
+import { PortsError, RangeExhaustedError, UnknownServiceError } from '../errors';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
 import { applyReconcile, type SnapshotSource } from './reconcile';
 
@@ -38,6 +39,7 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
   const allocatedBy = currentUser();
   let created = false;
   let envRefused: EnvFileRefusedError | null = null;
+  const serviceFailures: PortsError[] = [];
   const result = await store.update(
     async (registry, tx) => {
       created = tx.created;
@@ -46,11 +48,19 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
       const isFree = await probeFirstCandidates(registry, request);
       const outcomes: AllocationOutcome[] = [];
       for (const service of request.services) {
-        const outcome = await allocateInRegistry(
-          registry,
-          { owner: request.owner, service: service.name, description: service.description, port: request.port, allocatedBy, now: ctx.now().toISOString() },
-          isFree,
-        );
+        let outcome: AllocationOutcome;
+        try {
+          outcome = await allocateInRegistry(
+            registry,
+            { owner: request.owner, service: service.name, description: service.description, port: request.port, allocatedBy, now: ctx.now().toISOString() },
+            isFree,
+          );
+        } catch (error) {
+          // One unknown service or one full range must not cost the other services their ports.
+          if (!(error instanceof UnknownServiceError || error instanceof RangeExhaustedError)) throw error;
+          serviceFailures.push(error);
+          continue;
+        }
         if (outcome.created) tx.changed();
         outcomes.push(outcome);
       }
@@ -71,6 +81,8 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
     await keepOutOfGit(ctx, store.file);
     await keepEnvFileOutOfGit(ctx, config.envFile);
   }
+  for (const failure of serviceFailures.slice(1)) ctx.out.warn(`${failure.message}${failure.hint ? ` ${failure.hint}` : ''}`);
+  if (serviceFailures[0]) throw serviceFailures[0];
   if (envRefused) throw envRefused;
   return result;
 }
