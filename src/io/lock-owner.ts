@@ -62,7 +62,7 @@ export function judge(instance: { record: OwnerRecord | null; mtimeMs: number },
   } else if (owner.host === self.host && (!owner.pid_ns || !self.pid_ns || owner.pid_ns === self.pid_ns)) {
     if (processLiveness(owner.pid, owner.start_time) === 'alive') return { stale: false, reason: `process ${owner.pid} is running` };
     return { stale: true, reason: deadOwnerReason(owner) };
-  } else if (owner.boot_id && owner.boot_id === self.boot_id && owner.pid_ns && self.pid_ns) {
+  } else if (owner.boot_id && owner.boot_id === self.boot_id && owner.pid_ns && self.pid_ns && owner.pid_ns !== self.pid_ns) {
     // Same kernel, other PID namespace (a container or sandbox on this machine): find the owner in /proc.
     const verdict = judgeInOtherNamespace(owner, owner.pid_ns, self.pid_ns);
     if (verdict) return verdict;
