@@ -214,6 +214,30 @@ describe('files that must never be opened', () => {
   });
 });
 
+describe('the hook meets each refused kind on checkout: a warning, git exits 0, the file stays as it was', () => {
+  const kinds: Array<[string, (env: string, dir: string) => void, string, RegExp]> = [
+    ['dangling symlink', (env) => fs.symlinkSync('nowhere.env', env), 'symlink', /does not exist/],
+    ['folder', (env) => fs.mkdirSync(env), 'directory', /is a folder/],
+    ['read-only file', (env) => (fs.writeFileSync(env, 'MINE=1\n'), fs.chmodSync(env, 0o444)), 'file', /is read-only/],
+    // mknod needs root (see the device test above for the skip notice).
+    ...(process.getuid?.() === 0 ? [['device', (env: string) => expect(spawnSync('mknod', [env, 'c', '1', '3']).status).toBe(0), 'device', /is a device/] as [string, (env: string, dir: string) => void, string, RegExp]] : []),
+  ];
+  test.each(kinds)('%s', (_label, make, kind, warning) => {
+    const dir = bareWorktree();
+    const env = path.join(dir, '.env');
+    make(env, dir);
+    const before = kind === 'file' ? fs.readFileSync(env, 'utf8') : null;
+    const checkout = gitWithin(['checkout', '-q', '-b', `hook-kind-${counter}`], dir);
+    expect(checkout.status).toBe(0);
+    expect(checkout.stderr).toMatch(/post-checkout hook: /);
+    expect(checkout.stderr).toMatch(warning);
+    expect(lstatKind(env)).toBe(kind);
+    if (before !== null) expect(fs.readFileSync(env, 'utf8')).toBe(before);
+    // The ports are allocated all the same: only the file was refused.
+    expect(repo.allocationsOf(dir).length).toBe(4);
+  });
+});
+
 describe('leftovers and malformed files', () => {
   /** A PID that has exited. */
   function deadPid(): number {
