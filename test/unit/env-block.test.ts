@@ -182,11 +182,11 @@ describe('writeWorktreeEnv / readWorktreeEnv (the file on disk)', () => {
   it('creates the file, reads the block back, and deletes the file on release when it holds nothing else', () => {
     expect(writeWorktreeEnv(dir, '.env', VARS)).toEqual({ file: envPath(), changed: true, deleted: false });
     expect(fs.readFileSync(envPath(), 'utf8')).toBe(BLOCK);
-    expect(readWorktreeEnv(dir, '.env')).toEqual({ file: envPath(), vars: new Map(VARS), exists: true });
+    expect(readWorktreeEnv(dir, '.env')).toEqual({ file: envPath(), vars: new Map(VARS), exists: true, setOutside: [] });
     expect(writeWorktreeEnv(dir, '.env', VARS).changed).toBe(false);
     expect(writeWorktreeEnv(dir, '.env', null)).toEqual({ file: envPath(), changed: true, deleted: true });
     expect(fs.existsSync(envPath())).toBe(false);
-    expect(readWorktreeEnv(dir, '.env')).toEqual({ file: envPath(), vars: null, exists: false });
+    expect(readWorktreeEnv(dir, '.env')).toEqual({ file: envPath(), vars: null, exists: false, setOutside: [] });
   });
 
   it('keeps a user\'s file, byte for byte, when the block is removed', () => {
