@@ -57,13 +57,22 @@ export async function run(argv: readonly string[], deps: RunDeps): Promise<numbe
       deps.stdout.write(helpText(command) + '\n');
       return ExitCode.ok;
     }
+    if (typeof f.cwd === 'string' && !isFolder(path.resolve(deps.cwd || '/', f.cwd))) {
+      throw new PortsError(`No such folder: ${f.cwd} (given with --cwd).`, { exitCode: ExitCode.usage, hint: 'Pass an existing folder to --cwd.' });
+    }
+    if (typeof f.cwd !== 'string' && !deps.cwd) {
+      throw new PortsError('The current folder no longer exists (it was deleted or moved away).', {
+        exitCode: ExitCode.usage,
+        hint: '`cd` to an existing folder (a worktree of your repository), or pass --cwd DIR.',
+      });
+    }
     const ctx: Context = createContext(
       {
         json,
         quiet: f.quiet === true,
         verbose: f.verbose === true,
         color: out.color,
-        cwd: typeof f.cwd === 'string' ? f.cwd : deps.cwd,
+        cwd: typeof f.cwd === 'string' ? path.resolve(deps.cwd || '/', f.cwd) : deps.cwd,
         config: typeof f.config === 'string' ? f.config : undefined,
         registry: typeof f.registry === 'string' ? f.registry : undefined,
       },
@@ -88,9 +97,41 @@ export function reportError(error: unknown, out: ReturnType<typeof createOutput>
   return INTERNAL_ERROR;
 }
 
+function isFolder(dir: string): boolean {
+  try {
+    return fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** '' when the current folder was deleted (process.cwd() throws ENOENT); run() then says so. */
+function currentFolder(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * A reader that goes away (`ports status | head -1`, `ports doctor | true`) ends the run quietly,
+ * as it ends `cat` or `ls`: exit 0, no stack trace.
+ */
+function endQuietlyOnClosedPipe(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 /** Entry point of bin/ports.js. */
 export function main(): void {
-  run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
+  endQuietlyOnClosedPipe();
+  run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: currentFolder() }).then(
     (code) => {
       process.exitCode = code;
     },

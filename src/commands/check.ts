@@ -19,6 +19,7 @@ const KIND_TITLES: Record<ConflictKind, string> = {
   system_conflict: 'system conflict',
   vanished_worktree: 'vanished worktree',
   env_out_of_step: '.env out of step',
+  overridden_variable: 'port variable overridden',
   outside_range: 'port outside its range',
   unknown_service: 'unknown service',
   overlapping_ranges: 'overlapping ranges',

@@ -12,11 +12,12 @@ import { allocateInRegistry, ownsAllocation, type Owner } from '../core/allocati
 import { diagnose, doctorExitCode, type DiagnosisFacts, type Finding, type HookFact, type LockFact, type RegistryState } from '../core/diagnosis';
 import { hasHookBlock } from '../core/hook-script';
 import type { Allocation, Registry } from '../core/registry-schema';
-import { PortsError, RegistryCorruptError, RegistryError } from '../errors';
+import { ExitCode, PortsError, RegistryCorruptError, RegistryError } from '../errors';
 import { runGit } from '../io/git';
 import { findListeners } from '../io/listeners';
 import { checkPortAvailable } from '../io/port-probe';
 import { currentUser, type RegistryStore } from '../io/registry-store';
+import { removeStaleEnvTempFiles } from '../io/env-file';
 import { syncWorktreeEnv, trackedEnvFile } from '../ops/env-sync';
 import { ensureAllocations } from '../ops/ensure';
 import { hookFindsTool, locateHook } from '../ops/hooks-location';
@@ -176,8 +177,23 @@ function duplicateLosers(registry: Registry): Allocation[] {
   return losers;
 }
 
-async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered, findings: readonly Finding[]): Promise<string[]> {
+/** Temp files of killed env writes (they make `git worktree remove` refuse) in every worktree. */
+async function removeEnvTempLeftovers(ctx: Context): Promise<string[]> {
+  const config = await ctx.config();
+  const snapshot = await snapshotForReconcile(ctx).catch(() => null);
+  const removed = (snapshot?.worktrees ?? []).filter((w) => !w.bare && !w.prunable).flatMap((w) => removeStaleEnvTempFiles(w.canonicalPath, config.envFile));
+  return removed.length ? [`removed ${removed.length} leftover env temp file${removed.length === 1 ? '' : 's'}: ${removed.join(', ')}`] : [];
+}
+
+/** What --fix did, and what it tried and could not do (these keep the exit code non-zero). */
+interface FixOutcome {
+  done: string[];
+  failed: string[];
+}
+
+async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered, findings: readonly Finding[]): Promise<FixOutcome> {
   const done: string[] = [];
+  const failed: string[] = [];
   const has = (kind: Finding['kind']) => findings.some((f) => f.kind === kind && f.fixable);
   if (has('stale_lock') && store.removeStaleLock()) done.push(`removed the stale lock ${store.file}.lock`);
   if (has('temp_files')) {
@@ -222,7 +238,7 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
             done.push(`gave ${a.worktree} port ${outcome.allocation.port} for ${a.service} instead`);
           } catch (error) {
             if (!(error instanceof PortsError)) throw error;
-            done.push(`could not give ${a.worktree} a new ${a.service} port: ${error.message}`);
+            failed.push(`could not give ${a.worktree} a new ${a.service} port: ${error.message}`);
           }
         }
       }
@@ -237,7 +253,7 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
           if (result.changed) done.push(`${result.deleted ? 'removed' : 'rewrote'} the ports block of ${result.file}`);
         } catch (error) {
           if (!(error instanceof PortsError)) throw error;
-          done.push(`left ${path.join(worktree.canonicalPath, config.envFile)} alone: ${error.message}`);
+          failed.push(`left ${path.join(worktree.canonicalPath, config.envFile)} alone: ${error.message}`);
         }
       }
     });
@@ -254,7 +270,7 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
       if (made.length) done.push(`allocated ${made.join(', ')} for ${w.worktree}${result.envFile ? ` and wrote ${result.envFile}` : ''}`);
     } catch (error) {
       if (!(error instanceof PortsError)) throw error;
-      done.push(`could not allocate for ${w.worktree}: ${error.message}`);
+      failed.push(`could not allocate for ${w.worktree}: ${error.message}`);
     }
   }
   if (has('hooks_missing') || has('hooks_broken')) {
@@ -262,7 +278,7 @@ async function applyFixes(ctx: Context, store: RegistryStore, gathered: Gathered
     const result = await installHook(ctx, { enable: true }); // --fix: the user asked for a hook git runs
     done.push(`${result.action === 'chained' ? 'added ports to' : result.action === 'updated' ? 'repaired' : 'installed'} the post-checkout hook ${result.location.file}`);
   }
-  return done;
+  return { done, failed };
 }
 
 function printFindings(ctx: Context, findings: readonly Finding[]): void {
@@ -280,25 +296,32 @@ export async function doctor(ctx: Context, options: DoctorOptions): Promise<numb
   const store = await ctx.store();
   let gathered = await gather(ctx, store);
   let findings = diagnose(gathered.facts);
-  let fixed: string[] = [];
   // Every repair writes under the lock: with no lock possible, --fix fails as every writing command does (exit 5, naming the path).
   if (options.fix && gathered.facts.lock.state === 'unusable') await store.assertLockable();
+  let fixed: string[] = options.fix ? await removeEnvTempLeftovers(ctx) : [];
+  let failed: string[] = [];
   if (options.fix && findings.some((f) => f.fixable)) {
-    fixed = await applyFixes(ctx, store, gathered, findings);
+    const outcome = await applyFixes(ctx, store, gathered, findings);
+    fixed = [...fixed, ...outcome.done];
+    failed = outcome.failed;
     gathered = await gather(ctx, store);
     findings = diagnose(gathered.facts);
   }
-  const code = doctorExitCode(findings);
+  // A repair that failed is a problem that remains, whatever the second diagnosis says.
+  const code = failed.length ? Math.max(doctorExitCode(findings), ExitCode.conflict) : doctorExitCode(findings);
   const problems = findings.filter((f) => f.counts);
   if (ctx.out.json) {
-    ctx.out.data({ ok: code === 0, registry: store.file, fixed, findings });
+    ctx.out.data({ ok: code === 0, registry: store.file, fixed, failed, findings });
     return code;
   }
   for (const line of fixed) ctx.out.info(`fixed: ${line}`);
+  for (const line of failed) ctx.out.warn(`not fixed: ${line}`);
   printFindings(ctx, findings);
   const fixable = problems.filter((f) => f.fixable).length;
   if (code === 0) {
     ctx.out.info(`${fixed.length ? 'Fixed; ' : ''}no problems with the registry, lock, hooks or .env files${findings.length ? ` (${findings.length} note${findings.length === 1 ? '' : 's'} above)` : ''}. Registry: ${store.file}`);
+  } else if (failed.length && problems.length === 0) {
+    ctx.out.info(`${failed.length} repair${failed.length === 1 ? '' : 's'} failed (see "not fixed" above); run the command it names, then \`ports doctor\` again.`);
   } else {
     ctx.out.info(
       `${problems.length} problem${problems.length === 1 ? '' : 's'} remain${problems.length === 1 ? 's' : ''}${fixable && !options.fix ? `; ${fixable} can be repaired with \`ports doctor --fix\`` : ''}. Run the command after each → to resolve it.`,

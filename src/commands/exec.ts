@@ -3,8 +3,9 @@
  * and COMPOSE_PROJECT_NAME) added to its environment, so `ports exec -- docker compose up -d`
  * works with no `.env` at all. The worktree's declared services are allocated first when it
  * lacks any (the same ensure as `ports allocate`). CMD is spawned directly, never through a
- * shell; stdio is inherited; SIGINT, SIGTERM and SIGHUP are forwarded; the exit code is CMD's,
- * or 128+N when a signal N killed it, 127 when CMD is not found and 126 when it cannot run.
+ * shell; stdio is inherited; every catchable signal is forwarded (FORWARDED); the exit code is
+ * CMD's, and when a signal killed CMD, ports dies of the same signal; 127 when CMD is not found,
+ * 126 when it cannot run.
  */
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
@@ -27,7 +28,18 @@ export async function worktreeEnv(ctx: Context, ports: { root: string; held: rea
   return vars;
 }
 
-const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/**
+ * Every signal a process can catch that a supervisor, a terminal or a tool (nodemon: USR2) may
+ * send, forwarded to CMD. Not KILL/STOP (cannot be caught), not CHLD/PIPE/URG (about ports
+ * itself). A handler on USR1 also keeps Node from opening its inspector on port 9229.
+ */
+const FORWARDED = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGWINCH', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGVTALRM', 'SIGPROF', 'SIGXCPU', 'SIGXFSZ', 'SIGPWR'].filter(
+  (name): name is NodeJS.Signals => name in os.constants.signals,
+);
+/** Signals a terminal sends to its whole foreground process group (Ctrl-C, Ctrl-\\, Ctrl-Z): CMD may have it already. */
+const FROM_TERMINAL: readonly NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTSTP'];
+/** How long to wait for the group witness to say whether a terminal signal reached the whole group. */
+const WITNESS_WAIT_MS = 150;
 
 export async function exec(ctx: Context, options: ExecOptions): Promise<number> {
   const [file, ...args] = options.command;
@@ -41,26 +53,87 @@ export async function exec(ctx: Context, options: ExecOptions): Promise<number> 
   return runForwardingSignals(ctx, file, args, env);
 }
 
+/**
+ * On a terminal, Ctrl-C reaches CMD directly (same process group), and a second SIGINT makes
+ * `docker compose up` kill instead of stop; yet a `kill -INT` sent to ports alone must reach CMD.
+ * Node cannot tell who sent a signal, so a tiny shell in the same process group witnesses
+ * group-wide terminal signals: if it got the signal too, CMD did, and it is not sent again.
+ */
+function startGroupWitness(onSignal: (signal: NodeJS.Signals) => void): () => void {
+  const traps = FROM_TERMINAL.map((s) => `trap 'echo ${s}; t=1' ${s.slice(3)};`).join(' ');
+  // `read` returns when a trap runs; end only at EOF, that is when ports has gone.
+  const witness = spawn('sh', ['-c', `${traps} while :; do t=; read -r _ || [ -n "$t" ] || exit 0; done`], { stdio: ['pipe', 'pipe', 'ignore'] });
+  witness.on('error', () => undefined);
+  witness.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    for (const line of chunk.split('\n')) if ((FROM_TERMINAL as readonly string[]).includes(line)) onSignal(line as NodeJS.Signals);
+  });
+  witness.unref();
+  (witness.stdout as unknown as { unref?: () => void }).unref?.();
+  (witness.stdin as unknown as { unref?: () => void }).unref?.();
+  return () => {
+    witness.stdin!.end();
+    witness.kill('SIGKILL');
+  };
+}
+
 function runForwardingSignals(ctx: Context, file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  // A Ctrl-C typed in a terminal already reaches CMD (same process group); sending it again
-  // would be a second Ctrl-C, which makes `docker compose up` kill instead of stop. So SIGINT
-  // is forwarded only when we are not attached to a terminal (a supervisor or a test sent it).
   const onTerminal = process.stdin.isTTY === true || process.stdout.isTTY === true || process.stderr.isTTY === true;
   return new Promise((resolve) => {
     const child = spawn(file, args, { cwd: ctx.cwd, env, stdio: 'inherit', shell: false });
+    const send = (signal: NodeJS.Signals) => {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already gone: its exit is on its way.
+      }
+      // ports stops with CMD, so the shell sees the job stopped and `fg` resumes both.
+      if (signal === 'SIGTSTP' || signal === 'SIGTTIN' || signal === 'SIGTTOU') process.kill(process.pid, 'SIGSTOP');
+    };
+    // Terminal signals: the witness's word and ours may come in either order.
+    const waiting = new Map<NodeJS.Signals, NodeJS.Timeout>();
+    const witnessed = new Map<NodeJS.Signals, number>();
+    const stopWitness = onTerminal
+      ? startGroupWitness((signal) => {
+          const timer = waiting.get(signal);
+          if (timer) {
+            clearTimeout(timer);
+            waiting.delete(signal);
+            if (signal === 'SIGTSTP') process.kill(process.pid, 'SIGSTOP');
+          } else witnessed.set(signal, Date.now());
+        })
+      : () => undefined;
     const handlers = FORWARDED.map((signal) => {
       const handler = () => {
-        if (signal === 'SIGINT' && onTerminal) return;
-        child.kill(signal);
+        if (!onTerminal || !FROM_TERMINAL.includes(signal)) return send(signal);
+        const seen = witnessed.get(signal);
+        if (seen !== undefined && Date.now() - seen < WITNESS_WAIT_MS * 4) {
+          witnessed.delete(signal);
+          if (signal === 'SIGTSTP') process.kill(process.pid, 'SIGSTOP');
+          return;
+        }
+        if (!waiting.has(signal)) {
+          waiting.set(
+            signal,
+            setTimeout(() => {
+              waiting.delete(signal);
+              send(signal);
+            }, WITNESS_WAIT_MS),
+          );
+        }
       };
       process.on(signal, handler);
       return () => process.off(signal, handler);
     });
     let settled = false;
-    const done = (code: number) => {
+    const done = (code: number, diedOf?: NodeJS.Signals) => {
       if (settled) return;
       settled = true;
       handlers.forEach((off) => off());
+      waiting.forEach((timer) => clearTimeout(timer));
+      stopWitness();
+      // Die of the same signal, so a shell loop sees death-by-signal (Ctrl-C ends `while …; do ports exec …; done`).
+      // Node ignores PIPE and would open its inspector on USR1: those fall back to 128+N.
+      if (diedOf && diedOf !== 'SIGUSR1' && diedOf !== 'SIGPIPE') process.kill(process.pid, diedOf);
       resolve(code);
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -70,7 +143,7 @@ function runForwardingSignals(ctx: Context, file: string, args: string[], env: N
       done(notFound ? 127 : 126);
     });
     child.once('exit', (code, signal) => {
-      if (signal) done(128 + (os.constants.signals[signal] ?? 0));
+      if (signal) done(128 + (os.constants.signals[signal] ?? 0), signal);
       else done(code ?? 1);
     });
   });

@@ -1,6 +1,8 @@
 /**
  * `ports status [--all | --worktree NAME]` (alias `list`): read-only views of the registry.
- * Without a flag: the current worktree's ports when it holds any, else every worktree's.
+ * Without a flag: the current worktree's ports (none: an empty answer, exit 0, in every format);
+ * outside a worktree (--registry alone): every worktree's. `--worktree NAME` that holds no
+ * ports is not found (exit 2) in every format.
  * `--json` prints the selected allocation records exactly as the registry stores them.
  * `--check` runs the health check on the selection first. The text views name the container
  * publishing a port when Docker answers (`docker ps`; skipped silently when it does not).
@@ -28,9 +30,7 @@ async function select(ctx: Context, registry: Registry, options: StatusOptions):
   } catch {
     // --registry outside a repository: everything
   }
-  if (root && registry.allocations.some((a) => a.worktree_path === root)) {
-    return { kind: 'worktree', name: root.split(/[\\/]/).pop() ?? root, path: root };
-  }
+  if (root) return { kind: 'worktree', name: root.split(/[\\/]/).pop() ?? root, path: root };
   return { kind: 'all' };
 }
 
@@ -60,7 +60,7 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
     registry = store.read();
   }
   const selected = registry.allocations.filter(inSelection(selection));
-  if (selection.kind === 'worktree' && !selection.path && selected.length === 0 && !ctx.out.json) {
+  if (selection.kind === 'worktree' && !selection.path && selected.length === 0) {
     throw new NotFoundError(`Worktree "${selection.name}" holds no ports.`, 'See every allocation with `ports status --all`.');
   }
   const sorted = [...selected].sort((a, b) => a.port - b.port);
@@ -75,6 +75,10 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
   const containers = sorted.length ? await containersByPort(ctx) : new Map<number, string>();
   const containerCell = (a: Allocation) => (containers.has(a.port) ? [containers.get(a.port) as string] : containers.size ? ['-'] : []);
   const containerHeader = containers.size ? ['CONTAINER'] : [];
+  if (selection.kind === 'worktree' && sorted.length === 0) {
+    ctx.out.info(`Worktree ${selection.name} holds no ports (\`ports allocate\` gives it some; \`ports status --all\` shows every worktree).`);
+    return 0;
+  }
   if (selection.kind === 'worktree') {
     ctx.out.result(ctx.out.style('bold', `Worktree ${selection.name}`));
     const rows = sorted.map((a) => [String(a.port), a.service, a.description, statusCell(a, ctx), a.process_id === null ? '-' : String(a.process_id), ...containerCell(a)]);

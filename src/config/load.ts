@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { formatIssue } from '../core/registry-schema';
+import { findJsonSyntaxError } from '../core/strict-json';
 import { configSchema, EMPTY_CONFIG, normalizeConfig, type PortsConfig } from './schema';
 
 export const MODULE_NAME = 'ports';
@@ -122,6 +123,24 @@ async function loadWithCosmiconfig(file: string): Promise<{ config: unknown; isE
   return cosmiconfig(MODULE_NAME, { searchPlaces: SEARCH_PLACES, cache: false }).load(file);
 }
 
+/** Where and why a config file does not parse: line, column and reason (cosmiconfig's message says only "JSON Error in FILE:"). */
+function syntaxProblem(file: string, error: unknown): string {
+  const e = error as { name?: string; message?: string; reason?: string; mark?: { line?: number; column?: number } };
+  if (e.mark && typeof e.mark.line === 'number' && typeof e.mark.column === 'number') {
+    return `line ${e.mark.line + 1}, column ${e.mark.column + 1}: ${e.reason ?? 'not valid YAML'}`;
+  }
+  if (e.name === 'JSONError') {
+    try {
+      const found = findJsonSyntaxError(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+      if (found) return `line ${found.line}, column ${found.column}: ${found.message}`;
+    } catch {
+      // Unreadable now: fall back to cosmiconfig's words.
+    }
+  }
+  const lines = String(e.message ?? error).split('\n').map((l) => l.replace(/^(JSON|YAML) Error in .*?:\s*/, '').trim());
+  return lines.find((l) => l !== '') ?? 'not valid';
+}
+
 /** Loads and validates one config file (through cosmiconfig unless it is plain JSON). */
 export async function loadConfigFile(file: string): Promise<PortsConfig> {
   let loaded: { config: unknown; isEmpty?: boolean } | null;
@@ -131,7 +150,7 @@ export async function loadConfigFile(file: string): Promise<PortsConfig> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(
-      code === 'ENOENT' ? `Config file ${file} does not exist.` : `Cannot read the ports config ${file}: ${(error as Error).message.split('\n')[0]}`,
+      code === 'ENOENT' ? `Config file ${file} does not exist.` : `Cannot read the ports config ${file}: ${syntaxProblem(file, error)}`,
       { file, hint: 'Fix the file (see .portsrc.example.json for every key), or pass --config FILE.', cause: error },
     );
   }

@@ -22,9 +22,24 @@ export const healthSchema = z.strictObject({
   host: z.optional(z.string().check(z.minLength(1))),
 });
 
+/**
+ * Names the tool or the system owns: ports writes COMPOSE_PROJECT_NAME itself, Compose reads
+ * COMPOSE_*, and a port number in PATH, HOME, NODE_OPTIONS or LD_PRELOAD breaks `ports exec`
+ * and everything it starts.
+ */
+const RESERVED_ENV_NAME =
+  /^(?:COMPOSE_.*|DOCKER_.*|PORTS_.*|PORTS|GIT_.*|LD_.*|DYLD_.*|NODE_.*|NPM_.*|npm_.*|LC_.*|PATH|HOME|USER|LOGNAME|SHELL|PWD|OLDPWD|IFS|ENV|BASH_ENV|CDPATH|TMPDIR|TEMP|TMP|LANG|LANGUAGE|TERM|TZ|DISPLAY|HOSTNAME|XDG_.*|SSH_.*|PYTHONPATH|PYTHONHOME|PERL5LIB|RUBYOPT|JAVA_TOOL_OPTIONS|PS[1-4])$/i;
+
 export const serviceSchema = z.strictObject({
   /** Variable written to .env; default PORT_<SERVICE>. */
-  env: z.optional(z.string().check(z.regex(ENV_NAME, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)'))),
+  env: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(ENV_NAME, 'must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)'),
+        z.refine((name) => !RESERVED_ENV_NAME.test(name), 'names a variable that ports, Compose, the shell or the system owns (COMPOSE_*, PATH, HOME, NODE_*, LD_*, …); pick your own, such as PORT_WEB'),
+      ),
+  ),
   description: z.optional(z.string().check(z.maxLength(200))),
   health: z.optional(healthSchema),
   compose: z.optional(
@@ -36,6 +51,15 @@ export const serviceSchema = z.strictObject({
     }),
   ),
 });
+
+/**
+ * `envFile`: a file of the worktree itself, as one pattern (the editor's JSON schema shows it too):
+ * not absolute, no `..` or `.git` segment (a linked worktree's `.git` file is its link to the
+ * repository), no trailing separator, no control characters.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what the pattern excludes
+export const WORKTREE_FILE_PATH = /^(?![/\\]|[A-Za-z]:)(?!(?:.*[/\\])?(?:\.\.|\.[Gg][Ii][Tt])(?:[/\\]|$))(?!.*[/\\]$)[^\u0000-\u001f]+$/;
+const ENV_FILE_RULE = 'must be a relative path of a file inside the worktree (no leading /, no `..`, nothing under `.git`), such as `.env` or `config/.env.local`';
 
 export const rangeConfigSchema = z
   .strictObject({ start: port, end: port, description: z.optional(z.string()) })
@@ -50,7 +74,7 @@ export const configSchema = z.strictObject({
   /** Services every worktree gets: keys are range keys; `true` takes all defaults. */
   services: z.optional(z.record(z.string().check(z.regex(SERVICE_NAME, 'must be a service name')), z.union([z.literal(true), serviceSchema]))),
   /** The env file the managed block is written to, relative to the worktree (default .env). */
-  envFile: z.optional(z.string().check(z.regex(/^[^/\\][^\0]*$/, 'must be a relative path'))),
+  envFile: z.optional(z.string().check(z.regex(WORKTREE_FILE_PATH, ENV_FILE_RULE))),
   compose: z.optional(
     z.strictObject({
       /** Base compose files, relative to the worktree (default: Compose's own lookup). */

@@ -3,7 +3,7 @@
  * whether a port is free on the machine is asked through the `isFree` callback.
  */
 import { ConflictError, RangeExhaustedError, UnknownServiceError, UsageError } from '../errors';
-import type { Allocation, PortRange, Registry } from './registry-schema';
+import { allocationProblems, type Allocation, type PortRange, type Registry } from './registry-schema';
 
 /** Who an allocation belongs to: a real worktree (by path) or a name given by a script. */
 export interface Owner {
@@ -94,6 +94,40 @@ export interface AllocationOutcome {
   created: boolean;
 }
 
+function newAllocation(input: AllocationInput, port: number): Allocation {
+  const allocation: Allocation = {
+    port,
+    worktree: input.owner.worktree,
+    service: input.service,
+    allocated_at: input.now,
+    allocated_by: input.allocatedBy,
+    description: input.description ?? '',
+    process_id: null,
+    health_status: 'unknown',
+  };
+  if (input.owner.worktreePath) allocation.worktree_path = input.owner.worktreePath;
+  if (input.owner.worktreeId) allocation.worktree_id = input.owner.worktreeId;
+  return allocation;
+}
+
+/**
+ * The door: a worktree folder name or path, or a description, that the registry's reader would
+ * reject (control characters such as TAB or newline, over-long text) is refused here, before
+ * anything is written; otherwise one bad name would make every command of every worktree fail.
+ */
+function checkRecordable(input: AllocationInput, anyPort: number): void {
+  const candidate = newAllocation(input, anyPort);
+  const problems = allocationProblems(candidate);
+  if (problems.length === 0) return;
+  const fromFolder = input.owner.worktreePath !== undefined && problems.some((p) => /^(worktree|worktree_path|worktree_id)\b/.test(p));
+  throw new UsageError(
+    `Cannot record a ${input.service} port for ${JSON.stringify(input.owner.worktreePath ?? input.owner.worktree)}: ${problems.join('; ')}.`,
+    fromFolder
+      ? 'Rename the worktree folder without tabs, newlines or other control characters (`git worktree move OLD NEW`), then run `ports allocate`.'
+      : 'Give a name and a description on one line, without control characters (description: at most 1000 characters).',
+  );
+}
+
 /**
  * Allocates (or returns the existing) port for one (owner, service) and records it in
  * `registry`. Throws typed errors: unknown service (1), port outside range (1), taken (4),
@@ -115,6 +149,7 @@ export async function allocateInRegistry(
     }
     return { allocation: existing, created: false };
   }
+  checkRecordable(input, range.start);
   let port: number;
   if (input.port !== undefined) {
     if (input.port < range.start || input.port > range.end) {
@@ -140,18 +175,7 @@ export async function allocateInRegistry(
   } else {
     port = (await pickPort(registry, input.service, isFree)).port;
   }
-  const allocation: Allocation = {
-    port,
-    worktree: input.owner.worktree,
-    service: input.service,
-    allocated_at: input.now,
-    allocated_by: input.allocatedBy,
-    description: input.description ?? '',
-    process_id: null,
-    health_status: 'unknown',
-  };
-  if (input.owner.worktreePath) allocation.worktree_path = input.owner.worktreePath;
-  if (input.owner.worktreeId) allocation.worktree_id = input.owner.worktreeId;
+  const allocation = newAllocation(input, port);
   registry.allocations.push(allocation);
   return { allocation, created: true };
 }

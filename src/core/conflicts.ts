@@ -12,6 +12,7 @@ export const CONFLICT_KINDS = [
   'system_conflict',
   'vanished_worktree',
   'env_out_of_step',
+  'overridden_variable',
   'outside_range',
   'unknown_service',
   'overlapping_ranges',
@@ -84,6 +85,8 @@ export interface EnvFact {
   actual: ReadonlyMap<string, string> | null;
   /** A block that cannot be read (two blocks, no end marker). */
   error: string | null;
+  /** User lines outside the block that set one of its variables again. */
+  setOutside?: ReadonlyArray<{ name: string; line: number }>;
 }
 
 export interface ConflictFacts {
@@ -226,6 +229,17 @@ function envConflicts(env: readonly EnvFact[], allocations: readonly Allocation[
     if (fact.error !== null) {
       found.push(conflict('env_out_of_step', `${fact.file}: ${fact.error}`, `Repair the block by hand, then ${fix}`, mine, { worktrees: [fact.worktree] }));
       continue;
+    }
+    for (const { name, line } of fact.setOutside ?? []) {
+      found.push(
+        conflict(
+          'overridden_variable',
+          `${fact.file}:${line} sets ${name} outside the ports block; dotenv, Docker Compose and \`set -a\` read one value for it, so the port ports allocated is not the one used.`,
+          `Delete line ${line} of ${fact.file} (ports writes ${name} in its block), or give the service another variable name (\`services.<name>.env\` in your ports config).`,
+          mine,
+          { worktrees: [fact.worktree] },
+        ),
+      );
     }
     const problems: string[] = [];
     const actual = fact.actual ?? new Map<string, string>();

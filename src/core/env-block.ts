@@ -18,6 +18,8 @@ export type EnvVars = ReadonlyArray<readonly [name: string, value: string]>;
 
 export const BLOCK_BEGIN = '# >>> ports (managed by `ports`; edits inside this block are overwritten) >>>';
 export const BLOCK_END = '# <<< ports <<<';
+/** The begin line of a block put into a file the user created empty: releasing leaves the (empty) file. */
+export const BLOCK_BEGIN_KEEP_FILE = '# >>> ports (managed by `ports`; edits inside this block are overwritten; the file stays when released) >>>';
 
 export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const ENV_VAR_VALUE = /^[A-Za-z0-9_.:-]*$/;
@@ -31,6 +33,8 @@ const END_LINE = /^# <<< ports <<<$/;
 // A variable assignment as dotenv and Compose read it: `NAME=…`, `export NAME=…`, `NAME: …`.
 const ASSIGNMENT = /^\s*(?:export\s+)?([\w.-]+)\s*(?:=|:\s)/;
 const BOM = '\uFEFF';
+// The same BOM when the file's bytes are read as latin1 (io/env-file does, to keep non-UTF-8 bytes).
+const BOM_LATIN1 = '\u00EF\u00BB\u00BF';
 
 export interface EnvBlockOptions {
   /** Names the file in error messages (`.env:4: …`). */
@@ -43,6 +47,8 @@ export interface MergeResult {
   changed: boolean;
   /** Managed names that the user also sets outside the block: the caller must refuse. */
   duplicates: string[];
+  /** content is '' and the file held nothing but a block the tool created it for: delete it (else keep it empty). */
+  deletable: boolean;
 }
 
 export function validateEnvVars(vars: EnvVars): void {
@@ -63,9 +69,9 @@ export function validateEnvVars(vars: EnvVars): void {
 }
 
 /** The block, ending with a line ending. Throws UsageError on an unsafe name or value. */
-export function renderEnvBlock(vars: EnvVars, eol: '\n' | '\r\n' = '\n'): string {
+export function renderEnvBlock(vars: EnvVars, eol: '\n' | '\r\n' = '\n', begin: string = BLOCK_BEGIN): string {
   validateEnvVars(vars);
-  return [BLOCK_BEGIN, ...vars.map(([name, value]) => `${name}=${value}`), BLOCK_END].map((line) => line + eol).join('');
+  return [begin, ...vars.map(([name, value]) => `${name}=${value}`), BLOCK_END].map((line) => line + eol).join('');
 }
 
 interface Line {
@@ -104,7 +110,7 @@ function where(options: EnvBlockOptions, lineIndex: number): string {
 }
 
 function locateBlock(content: string, options: EnvBlockOptions): Located {
-  const bom = content.startsWith(BOM) ? BOM : '';
+  const bom = content.startsWith(BOM) ? BOM : content.startsWith(BOM_LATIN1) ? BOM_LATIN1 : '';
   const text = content.slice(bom.length);
   const lines = splitLines(text);
   const begins: number[] = [];
@@ -163,6 +169,20 @@ export function namesOutsideBlock(content: string, options: EnvBlockOptions = {}
   return names;
 }
 
+/** Lines outside the block that set a variable the block sets: they override (or shadow) the port ports allocated. */
+export function blockNamesSetOutside(content: string, options: EnvBlockOptions = {}): { name: string; line: number }[] {
+  const inBlock = parseEnvBlock(content, options);
+  if (!inBlock) return [];
+  const { lines, block } = locateBlock(content, options);
+  const found: { name: string; line: number }[] = [];
+  lines.forEach((line, i) => {
+    if (block && i >= block.begin && i <= block.end) return;
+    const m = ASSIGNMENT.exec(line.text);
+    if (m && inBlock.has(m[1]!)) found.push({ name: m[1]!, line: i + 1 });
+  });
+  return found;
+}
+
 function detectEol(text: string): '\n' | '\r\n' {
   const nl = text.indexOf('\n');
   return nl > 0 && text[nl - 1] === '\r' ? '\r\n' : '\n';
@@ -178,16 +198,18 @@ export function mergeEnvBlock(existing: string | null, vars: EnvVars | null, opt
   const wanted = vars ?? [];
   validateEnvVars(wanted);
   if (existing === null) {
-    if (wanted.length === 0) return { content: null, changed: false, duplicates: [] };
-    return { content: renderEnvBlock(wanted), changed: true, duplicates: [] };
+    if (wanted.length === 0) return { content: null, changed: false, duplicates: [], deletable: false };
+    return { content: renderEnvBlock(wanted), changed: true, duplicates: [], deletable: false };
   }
   const { bom, text, lines, block } = locateBlock(existing, options);
   const outside = namesOutsideBlock(existing, options);
   const duplicates = wanted.map(([name]) => name).filter((name) => outside.has(name));
-  if (duplicates.length > 0) return { content: existing, changed: false, duplicates };
+  if (duplicates.length > 0) return { content: existing, changed: false, duplicates, deletable: false };
 
   const eol = detectEol(text);
-  const rendered = wanted.length > 0 ? renderEnvBlock(wanted, eol) : '';
+  // A file that existed empty is the user's: its block says so, and releasing keeps the file.
+  const keepFile = block ? lines[block.begin]!.text.trim() === BLOCK_BEGIN_KEEP_FILE : existing === '';
+  const rendered = wanted.length > 0 ? renderEnvBlock(wanted, eol, keepFile ? BLOCK_BEGIN_KEEP_FILE : BLOCK_BEGIN) : '';
   let next: string;
   if (block) {
     let start = lines[block.begin]!.start;
@@ -208,5 +230,5 @@ export function mergeEnvBlock(existing: string | null, vars: EnvVars | null, opt
     next = text + rendered;
   }
   const content = next.length === 0 ? '' : bom + next;
-  return { content, changed: content !== existing, duplicates: [] };
+  return { content, changed: content !== existing, duplicates: [], deletable: content === '' && !keepFile };
 }

@@ -186,3 +186,9 @@ export function validateRegistry(data: unknown): SchemaResult {
   if (result.success) return { ok: true, registry: result.data as Registry };
   return { ok: false, problems: result.error.issues.map((issue) => formatIssue(issue, data)) };
 }
+
+/** What the reader would reject in one allocation: checked before an allocation enters the registry, so the tool never writes what it cannot read. */
+export function allocationProblems(data: unknown): string[] {
+  const result = allocationSchema.safeParse(data);
+  return result.success ? [] : result.error.issues.map((issue) => formatIssue(issue, data));
+}

@@ -65,3 +65,46 @@ export function processLiveness(pid: number, recordedStartTime?: string | null):
     return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'alive' : 'dead';
   }
 }
+
+/** The PID namespace of the init process: a process there sees every process of the machine. */
+export const INIT_PID_NAMESPACE = 'pid:[4026531836]';
+
+export function pidNamespace(pid: number | 'self' = 'self'): string | null {
+  if (!hasProc) return null;
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return null;
+  }
+}
+
+/** `NSpid` of /proc/PID/status: the process's PID in each nested namespace, as seen from this /proc outward-in. */
+export function namespacePids(pid: number | 'self' = 'self'): number[] | null {
+  if (!hasProc) return null;
+  try {
+    const line = /^NSpid:\s*(.+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return line ? line.trim().split(/\s+/).map(Number) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A process of another PID namespace (a container, a sandbox) as this one sees it: scans
+ * /proc for the process whose namespace is `namespace` and whose innermost PID is `innerPid`.
+ * `namespaceSeen` tells whether any process of that namespace is visible from here.
+ */
+export function findInPidNamespace(namespace: string, innerPid: number, hint?: number): { pid: number | null; namespaceSeen: boolean } {
+  if (!hasProc) return { pid: null, namespaceSeen: false };
+  const matches = (pid: number) => pidNamespace(pid) === namespace && namespacePids(pid)?.at(-1) === innerPid;
+  if (hint !== undefined && hint > 0 && matches(hint)) return { pid: hint, namespaceSeen: true };
+  let namespaceSeen = false;
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pidNamespace(pid) !== namespace) continue;
+    namespaceSeen = true;
+    if (namespacePids(pid)?.at(-1) === innerPid) return { pid, namespaceSeen };
+  }
+  return { pid: null, namespaceSeen };
+}

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RegistryCorruptError, RegistryError, RegistryMissingError } from '../errors';
+import { ExitCode, PortsError, RegistryCorruptError, RegistryError, RegistryMissingError } from '../errors';
 import { emptyRegistry, validateRegistry, type PortRange, type Registry } from '../core/registry-schema';
 import { findJsonSyntaxError, findKeyProblemIn } from '../core/strict-json';
 import { writeFileAtomic } from './atomic-write';
@@ -292,6 +292,14 @@ export class RegistryStore {
     }
     registry.metadata.last_updated = stamp;
     registry.metadata.total_allocations = registry.allocations.length;
+    // What the tool writes it must read: a registry its own reader rejects would stop every command.
+    const check = validateRegistry(registry);
+    if (!check.ok) {
+      throw new PortsError(`Refusing to write ${this.file}, which ports could not read back: ${check.problems.join('; ')}.`, {
+        exitCode: ExitCode.usage,
+        hint: 'Nothing was written. Names and descriptions must be one line without control characters (rename such a worktree folder with `git worktree move`).',
+      });
+    }
     try {
       writeFileAtomic(this.file, JSON.stringify(registry, null, 2) + '\n');
     } catch (error) {

@@ -37,15 +37,16 @@ async function gatherEnvFacts(
     let actual: Map<string, string> | null = null;
     let file = root;
     let error: string | null = null;
+    let setOutside: { name: string; line: number }[] = [];
     try {
       const read = readWorktreeEnv(root, config.envFile);
-      ({ file, vars: actual } = read);
+      ({ file, vars: actual, setOutside } = read);
     } catch (e) {
       if (!(e instanceof PortsError)) throw e;
       error = e.message;
     }
     composeProjects.set(root, actual?.get('COMPOSE_PROJECT_NAME') ?? project);
-    env.push({ worktree: name, worktreePath: root, file, expected, actual, error });
+    env.push({ worktree: name, worktreePath: root, file, expected, actual, error, setOutside });
   }
   return { env, composeProjects };
 }

@@ -13,6 +13,8 @@ import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
 import { repoName, syncWorktreeEnv } from './env-sync';
 import { registerRegistry } from '../io/machine-index';
+import { EnvFileRefusedError } from '../io/env-file';
+import { PortsError, RangeExhaustedError, UnknownServiceError } from '../errors';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
 import { recoverFromEnv } from './rebuild';
 import { applyReconcile, type SnapshotSource } from './reconcile';
@@ -38,6 +40,8 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
   const snapshot = request.snapshot ?? 'when-needed';
   const allocatedBy = currentUser();
   let created = false;
+  let envRefused: EnvFileRefusedError | null = null;
+  const serviceFailures: PortsError[] = [];
   const result = await store.update(
     async (registry, tx) => {
       created = tx.created;
@@ -46,19 +50,33 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
       const isFree = await probeFirstCandidates(registry, request);
       const outcomes: AllocationOutcome[] = [];
       for (const service of request.services) {
-        const outcome = await allocateInRegistry(
-          registry,
-          { owner: request.owner, service: service.name, description: service.description, port: request.port, allocatedBy, now: ctx.now().toISOString() },
-          isFree,
-        );
+        let outcome: AllocationOutcome;
+        try {
+          outcome = await allocateInRegistry(
+            registry,
+            { owner: request.owner, service: service.name, description: service.description, port: request.port, allocatedBy, now: ctx.now().toISOString() },
+            isFree,
+          );
+        } catch (error) {
+          // One unknown service or one full range must not cost the other services their ports.
+          if (!(error instanceof UnknownServiceError || error instanceof RangeExhaustedError)) throw error;
+          serviceFailures.push(error);
+          continue;
+        }
         if (outcome.created) tx.changed();
         outcomes.push(outcome);
       }
       let envFile: string | null = null;
       const root = request.owner.worktreePath;
-      if (root && fs.existsSync(root)) {
-        const synced = await syncWorktreeEnv(ctx, registry, root);
-        envFile = synced.tracked ? null : synced.file; // a tracked env file is left alone
+      try {
+        if (root && fs.existsSync(root)) {
+          const synced = await syncWorktreeEnv(ctx, registry, root);
+          envFile = synced.tracked ? null : synced.file; // a tracked env file is left alone
+        }
+      } catch (error) {
+        // The ports are allocated all the same; the refusal is reported once they are saved.
+        if (!(error instanceof EnvFileRefusedError)) throw error;
+        envRefused = error;
       }
       return { outcomes, held: registry.allocations.filter((a) => ownsAllocation(request.owner, a)), envFile };
     },
@@ -69,6 +87,9 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
     await keepOutOfGit(ctx, store.file);
     await keepEnvFileOutOfGit(ctx, config.envFile);
   }
+  for (const failure of serviceFailures.slice(1)) ctx.out.warn(`${failure.message}${failure.hint ? ` ${failure.hint}` : ''}`);
+  if (serviceFailures[0]) throw serviceFailures[0];
+  if (envRefused) throw envRefused;
   return result;
 }
 

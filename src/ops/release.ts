@@ -9,6 +9,7 @@ import type { Allocation, Registry } from '../core/registry-schema';
 import type { Transaction } from '../io/registry-store';
 import { syncWorktreeEnv } from './env-sync';
 import { clearHookStamp } from './hook-stamp';
+import { PortsError } from '../errors';
 
 export async function releaseAllocations(ctx: Context, registry: Registry, tx: Transaction, predicate: (a: Allocation) => boolean): Promise<Allocation[]> {
   const removed = removeAllocations(registry, predicate);
@@ -17,7 +18,14 @@ export async function releaseAllocations(ctx: Context, registry: Registry, tx: T
   const roots = new Set(removed.map((a) => a.worktree_path).filter((p): p is string => !!p && fs.existsSync(p)));
   for (const root of roots) {
     clearHookStamp(root);
-    await syncWorktreeEnv(ctx, registry, root);
+    try {
+      await syncWorktreeEnv(ctx, registry, root);
+    } catch (error) {
+      // The ports go whatever the env file is (a malformed block, a FIFO, a shared link): the
+      // registry is the truth, and `ports remove --force` must not be stopped by a file it deletes.
+      if (!(error instanceof PortsError)) throw error;
+      ctx.out.warn(`the ports are released, but ${error.message}${error.hint ? ` ${error.hint}` : ''}`);
+    }
   }
   return removed;
 }

@@ -2,12 +2,13 @@
  * The built CLI end to end: `ports exec` (environment, stdio, exit codes, signals, no shell)
  * and `ports compose` (print, write, refuse a hand-written override). No Docker needed.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { parse as dotenvParse } from 'dotenv';
 import { OVERRIDE_HEADER } from '../../src/core/compose-override';
-import { runPorts, spawnPorts } from '../helpers/cli';
+import { portsBin, runPorts, spawnPorts } from '../helpers/cli';
 import { fakeComposeV2Bin, privateRange, testEnv } from '../helpers/docker';
 import { makeRepoWithFiles as makeRepo, type TestRepo } from '../helpers/repo';
 
@@ -71,11 +72,14 @@ describe('ports exec', () => {
   it.each([
     [0, ['node', '-e', 'process.exit(0)']],
     [7, ['node', '-e', 'process.exit(7)']],
-    [143, ['node', '-e', 'process.kill(process.pid, "SIGTERM")']],
-    [137, ['node', '-e', 'process.kill(process.pid, "SIGKILL")']],
     [127, ['no-such-command-for-ports']],
   ])('exits %i for %j', (code, command) => {
     expect(ports(['exec', '--', ...command]).status).toBe(code);
+  });
+
+  it.each(['SIGTERM', 'SIGKILL'])('dies of %s when CMD dies of it, as the shell would see CMD', (signal) => {
+    const run = spawnSync(process.execPath, [portsBin(), 'exec', '--', 'node', '-e', `process.kill(process.pid, "${signal}")`], { cwd: wt, env: testEnv() });
+    expect({ status: run.status, signal: run.signal }).toEqual({ status: null, signal });
   });
 
   it('never passes the command through a shell', () => {
@@ -109,11 +113,11 @@ describe('ports exec', () => {
     expect({ code, stdout }).toEqual({ code: 42, stdout: `ready\ngot ${signal}\n` });
   });
 
-  it('exits 128+15 when a forwarded SIGTERM kills CMD', async () => {
-    const { child, result } = spawnPorts(['exec', '--', 'node', '-e', 'console.log("ready"); setInterval(() => {}, 1000)'], { cwd: wt, env: testEnv() });
-    await new Promise<void>((resolve) => child.stdout!.on('data', () => resolve()));
+  it('dies of SIGTERM when a forwarded SIGTERM kills CMD', async () => {
+    const child = spawn(process.execPath, [portsBin(), 'exec', '--', 'node', '-e', 'console.log("ready"); setInterval(() => {}, 1000)'], { cwd: wt, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
     child.kill('SIGTERM');
-    expect((await result).status).toBe(143);
+    expect(await new Promise((resolve) => child.on('exit', (c, s) => resolve([c, s])))).toEqual([null, 'SIGTERM']);
   });
 });
 

@@ -2,7 +2,7 @@ import { parse as dotenvParse } from 'dotenv';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BLOCK_BEGIN, BLOCK_END, mergeEnvBlock, parseEnvBlock, renderEnvBlock, type EnvVars } from '../../src/core/env-block';
+import { BLOCK_BEGIN, BLOCK_BEGIN_KEEP_FILE, BLOCK_END, mergeEnvBlock, parseEnvBlock, renderEnvBlock, type EnvVars } from '../../src/core/env-block';
 import { ConflictError, UsageError } from '../../src/errors';
 import { readWorktreeEnv, writeWorktreeEnv } from '../../src/io/env-file';
 
@@ -57,7 +57,7 @@ describe('mergeEnvBlock keeps the user\'s lines byte for byte', () => {
     { name: 'CRLF file without a final newline (stays without one)', existing: 'A=1\r\nB=2', expected: `A=1\r\nB=2\r\n${BLOCK_CRLF.slice(0, -2)}` },
     { name: 'file with a BOM', existing: '\uFEFFA=1\n', expected: `\uFEFFA=1\n${BLOCK}` },
     { name: 'export lines, quotes and blank lines', existing: 'export X=1\n\nY="a b" # c\n\n', expected: `export X=1\n\nY="a b" # c\n\n${BLOCK}` },
-    { name: 'empty file', existing: '', expected: BLOCK },
+    { name: 'empty file (the user\'s: its block says the file stays)', existing: '', expected: BLOCK.replace(BLOCK_BEGIN, BLOCK_BEGIN_KEEP_FILE) },
     {
       name: 'block in the middle replaced in place',
       existing: `A=1\n${BLOCK_BEGIN}\nPORT_WEB=9999\n${BLOCK_END}\nB=2`,
@@ -82,17 +82,17 @@ describe('mergeEnvBlock keeps the user\'s lines byte for byte', () => {
 
   it.each(cases)('$name', ({ existing, expected }) => {
     const result = mergeEnvBlock(existing, VARS);
-    expect(result).toEqual({ content: expected, changed: existing !== expected, duplicates: [] });
+    expect(result).toEqual({ content: expected, changed: existing !== expected, duplicates: [], deletable: false });
     expect(dotenvParse(result.content!)).toMatchObject({ PORT_WEB: '8081', COMPOSE_PROJECT_NAME: 'myrepo-feature-x' });
   });
 
   it('is idempotent: merging the same variables again changes nothing', () => {
     const once = mergeEnvBlock('A=1\r\n', VARS).content!;
-    expect(mergeEnvBlock(once, VARS)).toEqual({ content: once, changed: false, duplicates: [] });
+    expect(mergeEnvBlock(once, VARS)).toEqual({ content: once, changed: false, duplicates: [], deletable: false });
   });
 
   it('creates the content when there is no file', () => {
-    expect(mergeEnvBlock(null, VARS)).toEqual({ content: BLOCK, changed: true, duplicates: [] });
+    expect(mergeEnvBlock(null, VARS)).toEqual({ content: BLOCK, changed: true, duplicates: [], deletable: false });
   });
 
   it('keeps the user\'s values next to ours when dotenv parses the result', () => {
@@ -117,7 +117,7 @@ describe('mergeEnvBlock removes the block', () => {
     { name: 'changes nothing when there is no block', existing: 'A=1', vars: null, content: 'A=1', changed: false },
     { name: 'writes nothing when there is no file', existing: null, vars: null, content: null, changed: false },
   ])('$name', ({ existing, vars, content, changed }) => {
-    expect(mergeEnvBlock(existing, vars)).toEqual({ content, changed, duplicates: [] });
+    expect(mergeEnvBlock(existing, vars)).toEqual({ content, changed, duplicates: [], deletable: content === '' });
   });
 });
 
@@ -130,7 +130,7 @@ describe('mergeEnvBlock detects managed names set by the user', () => {
     ['two names', 'COMPOSE_PROJECT_NAME=x\nPORT_WEB=1\n', ['PORT_WEB', 'COMPOSE_PROJECT_NAME']],
     ['a name after the block', `${BLOCK}PORT_WEB=1\n`, ['PORT_WEB']],
   ])('%s', (_label, existing, duplicates) => {
-    expect(mergeEnvBlock(existing, VARS)).toEqual({ content: existing, changed: false, duplicates });
+    expect(mergeEnvBlock(existing, VARS)).toEqual({ content: existing, changed: false, duplicates, deletable: false });
   });
 
   it.each([
@@ -190,11 +190,11 @@ describe('writeWorktreeEnv / readWorktreeEnv (the file on disk)', () => {
   it('creates the file, reads the block back, and deletes the file on release when it holds nothing else', () => {
     expect(writeWorktreeEnv(dir, '.env', VARS)).toEqual({ file: envPath(), changed: true, deleted: false });
     expect(fs.readFileSync(envPath(), 'utf8')).toBe(BLOCK);
-    expect(readWorktreeEnv(dir, '.env')).toEqual({ file: envPath(), vars: new Map(VARS), exists: true });
+    expect(readWorktreeEnv(dir, '.env')).toEqual({ file: envPath(), vars: new Map(VARS), exists: true, setOutside: [] });
     expect(writeWorktreeEnv(dir, '.env', VARS).changed).toBe(false);
     expect(writeWorktreeEnv(dir, '.env', null)).toEqual({ file: envPath(), changed: true, deleted: true });
     expect(fs.existsSync(envPath())).toBe(false);
-    expect(readWorktreeEnv(dir, '.env')).toEqual({ file: envPath(), vars: null, exists: false });
+    expect(readWorktreeEnv(dir, '.env')).toEqual({ file: envPath(), vars: null, exists: false, setOutside: [] });
   });
 
   it('keeps a user\'s file, byte for byte, when the block is removed', () => {

@@ -1,0 +1,151 @@
+/**
+ * `ports exec` behaves like the command it runs: every catchable signal reaches CMD, ports dies
+ * of the signal that killed CMD, exit codes are CMD's, and on a terminal (a real pseudo-terminal
+ * from util-linux `script`) a `kill -INT` sent to ports reaches CMD while a Ctrl-C typed on the
+ * terminal reaches it exactly once.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cleanupTemps, makeRepo, portsBin, tempDir, testEnv, type Repo } from '../helpers/repo';
+
+afterAll(() => cleanupTemps());
+
+const CATCHABLE = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGWINCH', 'SIGVTALRM', 'SIGPROF'] as const;
+
+let repo: Repo;
+let reporter: string;
+const started: ChildProcess[] = [];
+beforeAll(() => {
+  repo = makeRepo({ base: 25900 });
+  reporter = path.join(tempDir('ports-exec-'), 'reporter.js');
+  // Logs its parent's PID, then every signal it gets; `exit-on` names the signal that ends it
+  // (after logging, with code 0), `die-on` one it does not catch.
+  fs.writeFileSync(
+    reporter,
+    `const fs = require('fs');
+const [log, mode, which] = process.argv.slice(2);
+fs.appendFileSync(log, 'ppid ' + process.ppid + '\\n');
+for (const s of ${JSON.stringify(CATCHABLE)}) {
+  if (mode === 'die-on' && s === which) continue;
+  process.on(s, () => { fs.appendFileSync(log, s + '\\n'); if (mode === 'exit-on' && s === which) setTimeout(() => process.exit(0), 300); });
+}
+fs.appendFileSync(log, 'ready\\n');
+setInterval(() => {}, 1000);
+`,
+  );
+});
+afterAll(() => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+async function until(what: string, condition: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function logOf(file: string): string[] {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n') : [];
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+function startExec(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+  const child = spawn(process.execPath, [portsBin(), 'exec', '--', ...args], { cwd: repo.main, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdout!.resume();
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stderr })));
+  return { child, done };
+}
+
+test('every catchable signal sent to ports exec reaches the command, and ports stays up (USR1 opens no inspector)', async () => {
+  const log = path.join(tempDir('ports-exec-'), 'signals.log');
+  const { child, done } = startExec([process.execPath, reporter, log, 'exit-on', 'SIGTERM']);
+  await until('the command to start', () => logOf(log).includes('ready'));
+  for (const signal of CATCHABLE.filter((s) => s !== 'SIGTERM')) {
+    child.kill(signal);
+    await until(`${signal} to reach the command`, () => logOf(log).includes(signal));
+    expect({ signal, portsAlive: child.exitCode === null && child.signalCode === null }).toEqual({ signal, portsAlive: true });
+  }
+  child.kill('SIGTERM');
+  const result = await done;
+  expect(result.stderr).not.toMatch(/Debugger listening/);
+  expect(result).toMatchObject({ code: 0, signal: null });
+  expect(logOf(log).filter((l) => l.startsWith('SIG'))).toEqual([...CATCHABLE.filter((s) => s !== 'SIGTERM'), 'SIGTERM']);
+});
+
+test.each(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'] as const)('when the command dies of %s, ports dies of the same signal', async (signal) => {
+  const { done } = startExec(['sh', '-c', `kill -${signal.slice(3)} $$`]);
+  const result = await done;
+  expect(result).toMatchObject({ code: null, signal });
+});
+
+test('exit codes are the command\'s', async () => {
+  expect(await startExec(['sh', '-c', 'exit 7']).done).toMatchObject({ code: 7, signal: null });
+  expect(await startExec(['sh', '-c', 'exit 0']).done).toMatchObject({ code: 0, signal: null });
+  expect(await startExec(['definitely-not-a-command-xyz']).done).toMatchObject({ code: 127 });
+});
+
+describe('on a terminal', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  if (!hasScript) console.log('pseudo-terminal tests skipped: util-linux `script` is not installed');
+  const onPty = hasScript ? test : test.skip;
+
+  /** `ports exec -- node reporter …` inside a pseudo-terminal; the test writes to the terminal through `script`'s stdin. */
+  function execOnPty(log: string, mode: string, which: string): ChildProcess {
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, portsBin(), 'exec', '--', process.execPath, reporter, log, mode, which].map(quote).join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: repo.main, env: testEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    started.push(child);
+    child.stdout!.resume();
+    child.stderr!.resume();
+    return child;
+  }
+
+  onPty('a `kill -INT` sent to ports exec reaches the command, and both die', async () => {
+    const log = path.join(tempDir('ports-exec-'), 'pty-kill.log');
+    const script = execOnPty(log, 'die-on', 'SIGINT');
+    await until('the command to start on the terminal', () => logOf(log).includes('ready'));
+    const portsPid = Number(logOf(log)[0]!.split(' ')[1]);
+    const commandPid = Number(
+      fs
+        .readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .find((p) => {
+          try {
+            return fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(portsPid) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(reporter);
+          } catch {
+            return false;
+          }
+        }),
+    );
+    expect(alive(portsPid)).toBe(true);
+    expect(alive(commandPid)).toBe(true);
+    process.kill(portsPid, 'SIGINT');
+    await until('the command to die', () => !alive(commandPid));
+    await until('ports to die', () => !alive(portsPid));
+    script.stdin!.end();
+  });
+
+  onPty('a Ctrl-C typed on the terminal reaches the command exactly once', async () => {
+    const log = path.join(tempDir('ports-exec-'), 'pty-ctrl-c.log');
+    const script = execOnPty(log, 'exit-on', 'SIGINT');
+    await until('the command to start on the terminal', () => logOf(log).includes('ready'));
+    const exited = new Promise<number | null>((resolve) => script.once('close', (code) => resolve(code)));
+    script.stdin!.write('\x03');
+    expect(await exited).toBe(0);
+    expect(logOf(log).filter((l) => l === 'SIGINT')).toEqual(['SIGINT']);
+  });
+});
