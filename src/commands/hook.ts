@@ -82,7 +82,9 @@ async function stampEnsured(ctx: Context): Promise<void> {
   if (!fingerprint) return;
   const repo = await ctx.repo();
   const config = await ctx.config();
-  if (!repo.isLinkedWorktree || !repo.worktreeRoot || config.services.length === 0) {
+  // The main worktree holds ports too (ops/main-worktree.ts), so only a bare repository or a
+  // config without services stamps nothing to check.
+  if (!repo.worktreeRoot || config.services.length === 0) {
     writeHookStamp(repo.gitDir, fingerprint, null, null); // holds nothing: only the config can change that
     return;
   }

@@ -95,3 +95,16 @@ test('a file checkout (flag 0) starts no node', () => {
   fs.appendFileSync(path.join(dir, 'README.md'), 'changed\n');
   expect(gitCountingNode(['checkout', '--', 'README.md'], dir)).toEqual([]);
 });
+
+test('in the main worktree, a deleted registry and env file start node on the next switch, which gives the ports back', () => {
+  const repo = makeInstalledRepo({ base: 26100 });
+  git(['branch', 'other'], repo.main);
+  expect(gitCountingNode(['switch', 'other'], repo.main)).toHaveLength(1);
+  const before = repo.allocationsOf(repo.main).map((a) => a.port);
+  expect(before.length).toBeGreaterThan(0);
+  // What `git clean -fdx` does to the main worktree: the ignored registry and .env are gone.
+  fs.rmSync(path.dirname(path.dirname(repo.registryFile)), { recursive: true, force: true });
+  fs.rmSync(path.join(repo.main, '.env'), { force: true });
+  expect(gitCountingNode(['switch', 'main'], repo.main)).toHaveLength(1);
+  expectAgreement(repo, repo.main);
+});
