@@ -2,19 +2,28 @@
  * Allocate a set of services for one owner in one locked update: reconcile first, add config
  * ranges the registry lacks, allocate (idempotently), then bring the worktree's .env in line.
  * Used by `ports allocate`, the post-checkout hook, `ports exec` and `ports env`.
+ *
+ * Ports are a resource of the machine: a run that adds an allocation holds the machine lock
+ * (taken before the registry lock) from reading every other registry of the machine index until
+ * its own registry is committed. A run that adds nothing (the hook's common case) never takes it.
+ * The .env is written only once the registry is on disk: a crash or a full disk in between leaves
+ * an .env that names no unrecorded port, and the next run writes it.
  */
 import * as fs from 'node:fs';
 import type { Context } from '../context';
-import { allocateInRegistry, firstUnallocated, mergeRanges, ownsAllocation, rangeOf, takenPorts, type AllocationOutcome, type Owner } from '../core/allocation';
+import { allocateInRegistry, firstUnallocated, mergeRanges, ownsAllocation, rangeOf, takenPorts, type AllocationOutcome, type HeldElsewhere, type Owner } from '../core/allocation';
 import type { Allocation, Registry } from '../core/registry-schema';
 import type { ServiceConfig } from '../config/schema';
+import type { LockHandle } from '../io/lock';
+import type { RegistryStore } from '../io/registry-store';
 import { describeOwner, resolveOwner } from './owner';
 import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
-import { repoName, syncWorktreeEnv } from './env-sync';
-import { registerRegistry } from '../io/machine-index';
+import { syncWorktreeEnv } from './env-sync';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
+import { indexEntryFor, joinMachine, refreshEntry, repoOfWorktree, takeMachineLock, tryTakeMachineLock } from './machine';
 import { applyReconcile, type SnapshotSource } from './reconcile';
+import type { IndexedRegistry } from '../io/machine-index';
 
 export interface EnsureRequest {
   owner: Owner;
@@ -31,51 +40,94 @@ export interface EnsureResult {
   envFile: string | null;
 }
 
+/** How this run stands with the machine lock: not needed (opted out or unusable), held, or not (yet). */
+interface MachineState {
+  entry: IndexedRegistry | null;
+  lock: LockHandle | null;
+}
+
+const NEEDS_MACHINE_LOCK = Symbol('needs the machine lock');
+
 export async function ensureAllocations(ctx: Context, request: EnsureRequest): Promise<EnsureResult> {
   const store = await ctx.store();
   const config = await ctx.config();
+  const entry = await indexEntryFor(ctx, store.file);
+  const machine: MachineState = { entry: config.machine ? entry : null, lock: null };
+  let created = false;
+  try {
+    let result = await updateOnce(ctx, store, request, machine, () => (created = true));
+    if (result === NEEDS_MACHINE_LOCK) {
+      // Another allocation holds the machine lock. Wait for it with no registry lock held (one
+      // order, machine then registry: no deadlock), then do the update again.
+      const lock = await takeMachineLock(ctx);
+      if (lock === 'unavailable') machine.entry = null;
+      else machine.lock = lock;
+      result = await updateOnce(ctx, store, request, machine, () => (created = true));
+    }
+    if (result === NEEDS_MACHINE_LOCK) throw new Error('the machine lock was held and still asked for');
+    // Not when the state folder was found unusable above (it was said once).
+    if (!machine.lock && (machine.entry || !config.machine)) refreshEntry(ctx, entry, config.machine);
+    if (created) {
+      await keepOutOfGit(ctx, store.file);
+      await keepEnvFileOutOfGit(ctx, config.envFile);
+    }
+    return result;
+  } finally {
+    machine.lock?.release();
+  }
+}
+
+function missingServices(registry: Registry, request: EnsureRequest): boolean {
+  return request.services.some((s) => !registry.allocations.some((a) => a.service === s.name && ownsAllocation(request.owner, a)));
+}
+
+async function updateOnce(
+  ctx: Context,
+  store: RegistryStore,
+  request: EnsureRequest,
+  machine: MachineState,
+  onCreated: () => void,
+): Promise<EnsureResult | typeof NEEDS_MACHINE_LOCK> {
+  const config = await ctx.config();
   const snapshot = request.snapshot ?? 'when-needed';
   const allocatedBy = currentUser();
-  let created = false;
-  const result = await store.update(
+  const repo = await repoOfWorktree(ctx);
+  return store.update(
     async (registry, tx) => {
-      created = tx.created;
+      if (tx.created) onCreated();
       await applyReconcile(registry, tx, snapshot, ctx);
       if (mergeRanges(registry, config.ranges, false).added.length) tx.changed();
-      const isFree = await probeFirstCandidates(registry, request);
+      let elsewhere: HeldElsewhere | undefined;
+      if (machine.entry && missingServices(registry, request)) {
+        if (!machine.lock) {
+          const lock = await tryTakeMachineLock(ctx);
+          if (lock === null) return NEEDS_MACHINE_LOCK;
+          if (lock === 'unavailable') machine.entry = null;
+          else machine.lock = lock;
+        }
+        if (machine.entry) elsewhere = joinMachine(ctx, machine.entry);
+      }
+      const isFree = await probeFirstCandidates(registry, request, elsewhere);
       const outcomes: AllocationOutcome[] = [];
       for (const service of request.services) {
         const outcome = await allocateInRegistry(
           registry,
-          { owner: request.owner, service: service.name, description: service.description, port: request.port, allocatedBy, now: ctx.now().toISOString() },
+          { owner: request.owner, service: service.name, description: service.description, port: request.port, allocatedBy, now: ctx.now().toISOString(), repo, elsewhere },
           isFree,
         );
         if (outcome.created) tx.changed();
         outcomes.push(outcome);
       }
-      let envFile: string | null = null;
+      const result: EnsureResult = { outcomes, held: registry.allocations.filter((a) => ownsAllocation(request.owner, a)), envFile: null };
       const root = request.owner.worktreePath;
-      if (root && fs.existsSync(root)) envFile = (await syncWorktreeEnv(ctx, registry, root)).file;
-      return { outcomes, held: registry.allocations.filter((a) => ownsAllocation(request.owner, a)), envFile };
+      // Only once the registry holds the ports may a file name them; still under the lock, so no release slips in between.
+      tx.afterCommit(async () => {
+        if (root && fs.existsSync(root)) result.envFile = (await syncWorktreeEnv(ctx, registry, root)).file;
+      });
+      return result;
     },
     { create: true },
   );
-  await indexRegistry(ctx, store.file);
-  if (created) {
-    await keepOutOfGit(ctx, store.file);
-    await keepEnvFileOutOfGit(ctx, config.envFile);
-  }
-  return result;
-}
-
-/** Records the registry in the per-user machine index, so other repositories see its ports. */
-async function indexRegistry(ctx: Context, file: string): Promise<void> {
-  try {
-    const repo = await ctx.repo();
-    registerRegistry(ctx.env, { registry: file, repo: repo.mainRoot ?? repo.commonDir, name: repoName(repo) });
-  } catch (error) {
-    ctx.out.warn(`could not record ${file} in the machine index: ${(error as Error).message}`);
-  }
 }
 
 /**
@@ -83,10 +135,10 @@ async function indexRegistry(ctx: Context, file: string): Promise<void> {
  * bind test takes a few event-loop turns; four in a row were a visible part of a hook run).
  * Returns the probe to allocate with: answers from that round, else a fresh bind test.
  */
-async function probeFirstCandidates(registry: Registry, request: EnsureRequest): Promise<(port: number) => Promise<boolean>> {
+async function probeFirstCandidates(registry: Registry, request: EnsureRequest, elsewhere: HeldElsewhere | undefined): Promise<(port: number) => Promise<boolean>> {
   const known = new Map<number, boolean>();
   if (request.port === undefined) {
-    const taken = takenPorts(registry);
+    const taken = takenPorts(registry, elsewhere);
     const firsts = new Set<number>();
     for (const service of request.services) {
       if (registry.allocations.some((a) => a.service === service.name && ownsAllocation(request.owner, a))) continue;
