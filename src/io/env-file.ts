@@ -29,10 +29,11 @@ function readIfExists(file: string): string | null {
 }
 
 /**
- * Writes `vars` as the managed block of `<worktreeRoot>/<envFile>`; null or empty removes the
- * block. Refuses (ConflictError, exit 4) when the user's own lines set a managed variable.
+ * What writing `vars` would do, without writing: throws what the write would (ConflictError,
+ * exit 4, when the user's own lines set a managed variable; a malformed block), so a caller can
+ * refuse before it commits anything.
  */
-export function writeWorktreeEnv(worktreeRoot: string, envFile: string, vars: EnvVars | null): EnvWriteResult {
+export function planWorktreeEnv(worktreeRoot: string, envFile: string, vars: EnvVars | null) {
   const file = path.resolve(worktreeRoot, envFile);
   const existing = readIfExists(file);
   const merged = mergeEnvBlock(existing, vars, { fileName: file });
@@ -43,6 +44,15 @@ export function writeWorktreeEnv(worktreeRoot: string, envFile: string, vars: En
       `Delete the line(s) setting ${names} outside the block (ports writes them), or give the service another variable name (\`services.<name>.env\` in your ports config); then run \`ports env\`.`,
     );
   }
+  return { file, existing, merged };
+}
+
+/**
+ * Writes `vars` as the managed block of `<worktreeRoot>/<envFile>`; null or empty removes the
+ * block. Refuses (ConflictError, exit 4) when the user's own lines set a managed variable.
+ */
+export function writeWorktreeEnv(worktreeRoot: string, envFile: string, vars: EnvVars | null): EnvWriteResult {
+  const { file, existing, merged } = planWorktreeEnv(worktreeRoot, envFile, vars);
   if (!merged.changed || merged.content === null) return { file, changed: false, deleted: false };
   if (merged.content === '') {
     try {

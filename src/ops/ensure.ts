@@ -19,7 +19,8 @@ import type { RegistryStore } from '../io/registry-store';
 import { describeOwner, resolveOwner } from './owner';
 import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
-import { syncWorktreeEnv } from './env-sync';
+import { envVarsFor, projectNameFor, syncWorktreeEnv } from './env-sync';
+import { planWorktreeEnv } from '../io/env-file';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
 import { indexEntryFor, joinMachine, refreshEntry, repoOfWorktree, takeMachineLock, tryTakeMachineLock } from './machine';
 import { applyReconcile, type SnapshotSource } from './reconcile';
@@ -120,6 +121,11 @@ async function updateOnce(
       }
       const result: EnsureResult = { outcomes, held: registry.allocations.filter((a) => ownsAllocation(request.owner, a)), envFile: null };
       const root = request.owner.worktreePath;
+      if (root && fs.existsSync(root)) {
+        // A .env the tool must not edit refuses the whole update, before anything is committed.
+        const mine = registry.allocations.filter((a) => a.worktree_path === root);
+        planWorktreeEnv(root, config.envFile, envVarsFor(mine, config, await projectNameFor(ctx, root)));
+      }
       // Only once the registry holds the ports may a file name them; still under the lock, so no release slips in between.
       tx.afterCommit(async () => {
         if (root && fs.existsSync(root)) result.envFile = (await syncWorktreeEnv(ctx, registry, root)).file;
