@@ -83,6 +83,8 @@ function renderSummary(rows) {
 async function main() {
   const tmp = fs.realpathSync(f.tempDir('run'));
   const pkg = f.snapshotPackage(root, path.join(tmp, 'pkg'));
+  // Every run's machine index (the per-user state folder) lives with the fixtures, never in the real home.
+  process.env.XDG_STATE_HOME = path.join(tmp, 'state');
   const ctx = {
     pkg,
     tmp,
