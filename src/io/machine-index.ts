@@ -138,18 +138,30 @@ const GONE = new Set(['ENOENT', 'ENOTDIR']);
  * allocation's path, and the schema would cost more than the rest of the run).
  */
 export function readRegistryRecords(file: string): RegistryRead {
-  let data: unknown;
+  let text: string;
   try {
     // A named pipe would block the read forever.
     if (!fs.statSync(file).isFile()) return { state: 'unreadable', reason: 'not a regular file' };
-    data = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code && GONE.has(code)) return { state: 'gone' };
     return { state: 'unreadable', reason: code ?? (error as Error).message };
   }
+  const records = readRegistryText(text);
+  return records ? { state: 'ok', records } : { state: 'unreadable', reason: 'not JSON with an "allocations" list' };
+}
+
+/** The allocation records of registry text, leniently (null when it is not JSON with an allocations list). */
+export function readRegistryText(text: string): RegistryRecord[] | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch {
+    return null;
+  }
   const list = (data as { allocations?: unknown } | null)?.allocations;
-  if (!Array.isArray(list)) return { state: 'unreadable', reason: 'no "allocations" list' };
+  if (!Array.isArray(list)) return null;
   const records: RegistryRecord[] = [];
   for (const a of list) {
     if (!a || typeof a !== 'object') continue;
@@ -157,7 +169,7 @@ export function readRegistryRecords(file: string): RegistryRead {
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
     records.push(a as RegistryRecord);
   }
-  return { state: 'ok', records };
+  return records;
 }
 
 /** Who holds a port in another registry of the machine, in words. */

@@ -24,7 +24,7 @@ import { planWorktreeEnv } from '../io/env-file';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
 import { indexEntryFor, joinMachine, refreshEntry, repoOfWorktree, takeMachineLock, tryTakeMachineLock } from './machine';
 import { applyReconcile, type SnapshotSource } from './reconcile';
-import type { IndexedRegistry } from '../io/machine-index';
+import { readRegistryText, type IndexedRegistry, type RegistryRecord } from '../io/machine-index';
 
 export interface EnsureRequest {
   owner: Owner;
@@ -56,6 +56,11 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
   const machine: MachineState = { entry: config.machine ? entry : null, lock: null };
   let created = false;
   try {
+    if (machine.entry && mayAdd(store.file, request)) {
+      const lock = await takeMachineLock(ctx);
+      if (lock === 'unavailable') machine.entry = null;
+      else machine.lock = lock;
+    }
     let result = await updateOnce(ctx, store, request, machine, () => (created = true));
     if (result === NEEDS_MACHINE_LOCK) {
       // Another allocation holds the machine lock. Wait for it with no registry lock held (one
@@ -76,6 +81,29 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
   } finally {
     machine.lock?.release();
   }
+}
+
+/**
+ * Whether this run may add an allocation, judged before any lock from the registry as it is
+ * now: when the owner's name is not even in the file, certainly; else by a lenient parse. A run
+ * that may add waits for the machine lock first, so the waiters queue there rather than each
+ * taking the registry lock in turn only to find they must come back (the update itself still
+ * checks, under the registry lock, and comes back for the machine lock when it must).
+ */
+function mayAdd(registryFile: string, request: EnsureRequest): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(registryFile, 'utf8');
+  } catch {
+    return true;
+  }
+  const key = request.owner.worktreePath ?? request.owner.worktree;
+  if (!text.includes(JSON.stringify(key).slice(1, -1))) return true;
+  const records = readRegistryText(text);
+  if (!records) return true;
+  const mine = (r: RegistryRecord) =>
+    request.owner.worktreePath ? r.worktree_path === request.owner.worktreePath : r.worktree === request.owner.worktree && r.worktree_path === undefined;
+  return request.services.some((s) => !records.some((r) => r.service === s.name && mine(r)));
 }
 
 function missingServices(registry: Registry, request: EnsureRequest): boolean {

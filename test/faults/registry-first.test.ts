@@ -42,8 +42,12 @@ testIfMountable('a full disk under the registry during the hook leaves no .env n
     // A registry that fills several pages, then a filler leaving two: the lock fits, the registry's replacement does not.
     const first = repo.wt('first');
     git(['worktree', 'add', '-q', '-b', 'first', first], repo.main, env);
-    const recorded = JSON.parse(fs.readFileSync(registry, 'utf8')) as { allocations: { description: string }[] };
-    for (const a of recorded.allocations) a.description = 'x'.repeat(3000);
+    const recorded = JSON.parse(fs.readFileSync(registry, 'utf8')) as { allocations: Record<string, unknown>[] };
+    const web = repo.services[0]!;
+    const template = recorded.allocations[0]!;
+    for (let i = 0; i < 12; i++) {
+      recorded.allocations.push({ ...template, port: web.end - i, worktree: `named-${i}`, service: 'web', description: 'x'.repeat(1000), worktree_path: undefined, worktree_id: undefined, repo: undefined });
+    }
     fs.writeFileSync(registry, JSON.stringify(recorded, null, 2));
     const before = fs.readFileSync(registry, 'utf8');
     const { bavail, bsize } = fs.statfsSync(disk);
