@@ -3,9 +3,11 @@
  * out twice on the host, across repositories (see docs/design.md, "The machine").
  *
  * Layout: one small JSON file per registry, `<state>/registries/<hash of the registry path>.json`,
- * holding `{ registry, repo, name }`. Registering is one atomic write of that file and needs no
- * lock; listing is one readdir. Other repositories' registries are read leniently and without
- * their lock: a registry that is gone is pruned, one that cannot be read is skipped.
+ * holding `{ registry, repo, name }`. Registering is one atomic write of that file; listing is
+ * one readdir. Other repositories' registries are read leniently and without their lock (stat,
+ * read, JSON.parse: no schema): a registry that is gone is pruned by an allocation, one that
+ * cannot be read is skipped. `<state>/allocation.lock` is the machine lock an allocation holds
+ * from reading the others until its own registry is committed.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
