@@ -9,10 +9,10 @@
  * cannot be read is skipped. `<state>/allocation.lock` is the machine lock an allocation holds
  * from reading the others until its own registry is committed.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sha256Hex } from '../core/sha256';
 import { LockTimeoutError } from '../errors';
 import { writeFileAtomic } from './atomic-write';
 import { acquireLock, type LockHandle, type LockOptions } from './lock';
@@ -49,7 +49,8 @@ export function indexDir(env: NodeJS.ProcessEnv): string {
 }
 
 export function entryFileFor(env: NodeJS.ProcessEnv, registryFile: string): string {
-  const key = createHash('sha256').update(path.resolve(registryFile)).digest('hex').slice(0, 16);
+  // The plain-JS hash: node:crypto would cost more to load than every hash of a run.
+  const key = sha256Hex(path.resolve(registryFile)).slice(0, 16);
   return path.join(indexDir(env), `${key}.json`);
 }
 
@@ -142,9 +143,9 @@ const GONE = new Set(['ENOENT', 'ENOTDIR']);
 export function readRegistryRecords(file: string): RegistryRead {
   let text: string;
   try {
-    // A named pipe would block the read forever.
-    if (!fs.statSync(file).isFile()) return { state: 'unreadable', reason: 'not a regular file' };
-    text = fs.readFileSync(file, 'utf8');
+    const read = readRegularFile(file);
+    if (read === null) return { state: 'unreadable', reason: 'not a regular file' };
+    text = read;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code && GONE.has(code)) return { state: 'gone' };
@@ -152,6 +153,28 @@ export function readRegistryRecords(file: string): RegistryRead {
   }
   const records = readRegistryText(text);
   return records ? { state: 'ok', records } : { state: 'unreadable', reason: 'not JSON with an "allocations" list' };
+}
+
+/**
+ * A regular file's text in one open: non-blocking, so a named pipe in a registry's place
+ * returns null instead of hanging; fstat on the open file instead of a separate stat.
+ */
+function readRegularFile(file: string): string | null {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  try {
+    const size = fs.fstatSync(fd);
+    if (!size.isFile()) return null;
+    const buffer = Buffer.allocUnsafe(size.size);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = fs.readSync(fd, buffer, length, buffer.length - length, length);
+      if (n === 0) break;
+      length += n;
+    }
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The allocation records of registry text, leniently (null when it is not JSON with an allocations list). */
