@@ -95,6 +95,8 @@ async function main() {
   fs.symlinkSync(pkg.bin, path.join(bin, 'worktree-ports'));
   process.env.PATH = `${bin}${path.delimiter}${process.env.PATH}`;
   const nodeVersion = execFileSync(process.env.BENCH_NODE, ['--version'], { encoding: 'utf8' }).trim();
+  // Every run's machine index (the per-user state folder) lives with the fixtures, never in the real home.
+  process.env.XDG_STATE_HOME = path.join(tmp, 'state');
   const ctx = {
     pkg,
     tmp,

@@ -117,17 +117,23 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'status',
     aliases: ['list', 'ls'],
-    usage: 'ports status [--all | --worktree NAME]',
-    summary: 'allocations: of this worktree, of one worktree, or all grouped by service with free ports',
+    usage: 'ports status [--all | --worktree NAME | --machine]',
+    summary: 'allocations: of this worktree, of one worktree, all grouped by service with free ports, or every repository of the machine',
     flags: {
       all: { type: 'boolean', short: 'a', description: 'every worktree, grouped by service' },
       worktree: { type: 'string', short: 'w', value: 'NAME', description: 'one worktree' },
       check: { type: 'boolean', description: 'run the health check first' },
+      machine: { type: 'boolean', description: 'every repository of the machine index, grouped by repository' },
     },
     maxPositionals: 0,
-    examples: ['ports status', 'ports status --all', 'ports list --json'],
+    examples: ['ports status', 'ports status --all', 'ports list --json', 'ports status --machine --json'],
     run: async (ctx, a) =>
-      (await import('./commands/status')).status(ctx, { all: a.flags.all === true, worktree: str(a.flags.worktree), check: a.flags.check === true }),
+      (await import('./commands/status')).status(ctx, {
+        all: a.flags.all === true,
+        worktree: str(a.flags.worktree),
+        check: a.flags.check === true,
+        machine: a.flags.machine === true,
+      }),
   },
   {
     name: 'check',

@@ -245,6 +245,49 @@ async function parallelAllocate(ctx) {
   };
 }
 
+/**
+ * One allocation with 50 other repositories' registries (20 allocations each, 1,000 in all) in
+ * the machine index ÷ the same allocation with none: what reading every registry of the machine costs.
+ * The others hold the ports the allocation would otherwise get, so the run must read them all.
+ */
+async function machineIndex(ctx) {
+  const { registerRegistry } = require(path.join(ctx.pkg.dist, 'io', 'machine-index.js'));
+  const repo = f.makeRepo(path.join(ctx.tmp, 'machine'));
+  const file = path.join(ctx.tmp, 'machine-own.json');
+  const pristine = f.registryText(f.namedAllocations(10));
+  const emptyState = path.join(ctx.tmp, 'state-none');
+  const fullState = path.join(ctx.tmp, 'state-50');
+  for (let r = 0; r < 50; r++) {
+    const other = path.join(ctx.tmp, 'others', `repo-${r}`);
+    const allocations = Array.from({ length: 20 }, (_, i) =>
+      f.allocation(f.BENCH_RANGE.start + 10 + r * 20 + i, `wt-${i}`, 'bench', { worktree_path: path.join(other, `wt-${i}`), repo: other }),
+    );
+    f.writeFile(path.join(other, 'ports.json'), f.registryText(allocations));
+    registerRegistry({ PORTS_STATE_DIR: fullState }, { registry: path.join(other, 'ports.json'), repo: other, name: `repo-${r}` });
+  }
+  const variant = (name, state, expectPort) => ({
+    name,
+    before: () => fs.writeFileSync(file, pristine),
+    run: () => {
+      const r = expectExit(name, ports(ctx, ['allocate', 'bench', '--worktree', 'bench-new', '--quiet', '--registry', file], { cwd: repo, env: { PORTS_STATE_DIR: state } }));
+      if (Number(r.stdout.trim()) !== expectPort) throw new BrokenRun(describeRun(`${name}: expected port ${expectPort}`, r));
+      return r.ms;
+    },
+  });
+  const variants = await interleave(
+    [
+      variant('allocate, no other registry', emptyState, f.BENCH_RANGE.start + 10),
+      variant('allocate, 50 other registries (1,000 allocations)', fullState, f.BENCH_RANGE.start + 1010),
+    ],
+    { reps: ctx.reps(21, 3) },
+  );
+  return {
+    variants,
+    value: variants['allocate, 50 other registries (1,000 allocations)'].median / variants['allocate, no other registry'].median,
+    of: ['allocate, 50 other registries (1,000 allocations)', 'allocate, no other registry'],
+  };
+}
+
 async function syncVanished(ctx) {
   requireCommands(ctx, ['sync']);
   const repo = f.makeRepo(path.join(ctx.tmp, 'sync'));
@@ -364,6 +407,7 @@ const ROWS = [
   { id: 'branch-switch', title: 'added wall time of `git switch` with the hook, worktree that holds its ports (ms)', goal: { max: 5 }, run: branchSwitch },
   { id: 'allocate-10k', title: '`ports allocate`, 10,000 allocations ÷ 10 allocations', goal: { max: 1.3 }, run: allocateLarge },
   { id: 'parallel-40', title: '40 parallel allocations ÷ one allocation', goal: { max: 10 }, run: parallelAllocate },
+  { id: 'machine-50', title: '`ports allocate` with 50 other registries (1,000 allocations) in the machine index ÷ with none', goal: { max: 1.15 }, run: machineIndex },
   { id: 'sync-500', title: '`ports sync` reclaiming 500 vanished worktrees ÷ `node -e 0`', goal: { max: 2 }, run: syncVanished },
   { id: 'health-100', title: '`ports health`, 100 listeners that never answer (ms)', goal: { maxFromRow: true }, run: healthHung },
   { id: 'probe-100', title: 'checkPortAvailable in-process, 100 ports (µs per port)', goal: null, run: probeInProcess },

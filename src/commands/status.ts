@@ -1,5 +1,6 @@
 /**
- * `ports status [--all | --worktree NAME]` (alias `list`): read-only views of the registry.
+ * `ports status [--all | --worktree NAME | --machine]` (alias `list`): read-only views of the
+ * registry, or with --machine of every registry of the machine index.
  * Without a flag: the current worktree's ports (none: an empty answer, exit 0, in every format);
  * outside a worktree (--registry alone): every worktree's. `--worktree NAME` that holds no
  * ports is not found (exit 2) in every format.
@@ -10,13 +11,17 @@
 import type { Context } from '../context';
 import { describePortSet, unallocatedPorts, takenPorts } from '../core/allocation';
 import type { Allocation, Registry } from '../core/registry-schema';
-import { NotFoundError } from '../errors';
+import { NotFoundError, UsageError } from '../errors';
+import { machineAllocations, type MachineAllocation } from '../ops/machine';
+import * as path from 'node:path';
 import { renderTable } from '../output';
 
 export interface StatusOptions {
   all: boolean;
   worktree?: string;
   check?: boolean;
+  /** Every repository of the machine index. */
+  machine?: boolean;
 }
 
 type Selection = { kind: 'all' } | { kind: 'worktree'; name: string; path?: string };
@@ -51,6 +56,12 @@ async function containersByPort(ctx: Context): Promise<Map<number, string>> {
 }
 
 export async function status(ctx: Context, options: StatusOptions): Promise<number> {
+  if (options.machine) {
+    if (options.all || options.worktree !== undefined || options.check) {
+      throw new UsageError('--machine shows every repository; it takes no --all, --worktree or --check.', 'Run `ports status --machine`, or drop --machine.');
+    }
+    return machineStatus(ctx);
+  }
   const store = await ctx.store();
   let registry = store.read();
   const selection = await select(ctx, registry, options);
@@ -104,4 +115,40 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
   if (orphans.length) ctx.out.result(`Allocations of unknown services: ${orphans.map((a) => `${a.port} (${a.service})`).join(', ')} — see \`ports check\`.`);
   ctx.out.result(`Total: ${registry.allocations.length} port${registry.allocations.length === 1 ? '' : 's'} allocated to ${worktrees.size} worktree${worktrees.size === 1 ? '' : 's'}; registry ${store.file}`);
   return 0;
+}
+
+/** `--machine`: every repository's allocations, read leniently and without locks; the index is not pruned here (reads never write). */
+async function machineStatus(ctx: Context): Promise<number> {
+  const { records, unreadable, gone, index } = await machineAllocations(ctx);
+  for (const { registry, reason } of unreadable) ctx.out.warn(`ports: skipped ${registry}: cannot read it (${reason})`);
+  for (const registry of gone) ctx.out.debug(`machine index: ${registry} is gone (its entry goes at the next allocation)`);
+  if (ctx.out.json) {
+    ctx.out.data(records);
+    return 0;
+  }
+  if (ctx.out.quiet) {
+    records.forEach((r) => ctx.out.result(String(r.port)));
+    return 0;
+  }
+  const byRepo = new Map<string, MachineAllocation[]>();
+  for (const r of records) byRepo.set(r.repo, [...(byRepo.get(r.repo) ?? []), r]);
+  for (const [repo, list] of byRepo) {
+    const registries = [...new Set(list.map((r) => r.registry))];
+    ctx.out.result(`${ctx.out.style('bold', path.basename(repo))}  ${repo}  ${ctx.out.style('dim', `registry ${registries.join(', ')}`)}`);
+    const rows = list.map((r) => [
+      `  ${r.port}`,
+      text(r.service),
+      text(r.worktree) + (typeof r.worktree_path === 'string' ? '' : ' (by name)'),
+      text(r.health_status),
+      text(r.description),
+    ]);
+    for (const line of renderTable(['  PORT', 'SERVICE', 'WORKTREE', 'STATUS', 'DESCRIPTION'], rows)) ctx.out.result(line);
+    ctx.out.result('');
+  }
+  ctx.out.result(`Total: ${records.length} port${records.length === 1 ? '' : 's'} in ${byRepo.size} repositor${byRepo.size === 1 ? 'y' : 'ies'}; machine index ${index}`);
+  return 0;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }

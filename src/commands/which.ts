@@ -1,6 +1,7 @@
 /**
- * `ports which PORT`: who holds a port — its owner in the registry, the listening process (PID,
- * command, working directory), and the container that publishes it. Works without a registry
+ * `ports which PORT`: who holds a port — its owner in the registry or in any other registry of
+ * the machine index, the listening process (PID, command, working directory), and the container
+ * that publishes it. Works without a registry
  * (or with a broken one): the machine's view alone still answers the question.
  * Exit 0 when anything holds the port, 2 when nothing does.
  */
@@ -9,6 +10,7 @@ import type { Allocation, Registry } from '../core/registry-schema';
 import { ExitCode, PortsError, RegistryCorruptError } from '../errors';
 import { listPublishedPorts, type PublishedPort } from '../io/docker';
 import { findListeners, type Listener } from '../io/listeners';
+import { portsHeldElsewhere, type MachineHolder } from '../io/machine-index';
 import { processLiveness } from '../io/process-info';
 
 export interface WhichOptions {
@@ -68,8 +70,9 @@ export async function which(ctx: Context, options: WhichOptions): Promise<number
     listPublishedPorts({ onSkip: (reason) => ctx.out.debug(`docker: ${reason}`) }),
   ]);
   const allocations = (registry?.allocations ?? []).filter((a) => a.port === port);
+  const elsewhere = otherRepositories(ctx, file, port);
   const containers = (published ?? []).filter((p) => p.hostPort === port);
-  const held = allocations.length > 0 || listeners.length > 0 || containers.length > 0;
+  const held = allocations.length > 0 || elsewhere.length > 0 || listeners.length > 0 || containers.length > 0;
   const ranges = rangesContaining(registry, port);
 
   if (ctx.out.json) {
@@ -79,6 +82,7 @@ export async function which(ctx: Context, options: WhichOptions): Promise<number
       registry: file,
       ranges,
       allocations: allocations.map((a) => ({ ...a, process_alive: recordedProcess(a)?.alive ?? null })),
+      other_repositories: elsewhere,
       listeners,
       containers: published === null ? null : containers,
     });
@@ -86,16 +90,26 @@ export async function which(ctx: Context, options: WhichOptions): Promise<number
   }
   if (!held) {
     const range = ranges.length ? ` It lies in the ${ranges.join(', ')} range.` : '';
-    ctx.out.result(`Port ${port} is free: not in the registry, nobody listens on it${published === null ? '' : ', no container publishes it'}.${range}`);
+    ctx.out.result(`Port ${port} is free: not in any registry of the machine, nobody listens on it${published === null ? '' : ', no container publishes it'}.${range}`);
     return ExitCode.notFound;
   }
   ctx.out.result(ctx.out.style('bold', `Port ${port}`));
-  if (allocations.length === 0) ctx.out.result(`  registry:  not allocated${registry ? '' : ' (no registry)'}${ranges.length ? ` (in the ${ranges.join(', ')} range)` : ''}`);
+  if (allocations.length === 0 && elsewhere.length === 0) ctx.out.result(`  registry:  not allocated${registry ? '' : ' (no registry)'}${ranges.length ? ` (in the ${ranges.join(', ')} range)` : ''}`);
   for (const a of allocations) ctx.out.result(`  registry:  ${describeAllocation(a)}`);
+  for (const h of elsewhere) ctx.out.result(`  other repository: ${h.service} of ${h.worktree} in ${h.repo} (registry ${h.registry})`);
   if (allocations.length > 1) ctx.out.result(`  ${ctx.out.style('red', `allocated ${allocations.length} times`)} — run \`ports check\` to resolve it`);
   if (listeners.length === 0) ctx.out.result('  listening: nobody');
   for (const l of listeners) ctx.out.result(`  listening: ${describeListener(l)}`);
   if (published === null) ctx.out.debug('containers: Docker is not available');
   for (const p of containers) ctx.out.result(`  container: ${describeContainer(p)}`);
   return ExitCode.ok;
+}
+
+/** The port's holders in the other registries of the machine index (read leniently, nothing pruned). */
+function otherRepositories(ctx: Context, ownRegistry: string | null, port: number): MachineHolder[] {
+  const holders: MachineHolder[] = [];
+  const view = portsHeldElsewhere(ctx.env, ownRegistry);
+  const holder = view.held.get(port);
+  if (holder) holders.push(holder);
+  return holders;
 }

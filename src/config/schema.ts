@@ -73,6 +73,8 @@ export const configSchema = z.strictObject({
   ranges: z.optional(z.record(z.string().check(z.regex(SERVICE_NAME, 'must be a service name')), rangeConfigSchema)),
   /** Services every worktree gets: keys are range keys; `true` takes all defaults. */
   services: z.optional(z.record(z.string().check(z.regex(SERVICE_NAME, 'must be a service name')), z.union([z.literal(true), serviceSchema]))),
+  /** Take part in the machine index (default true): false neither records this repository nor avoids the others' ports. */
+  machine: z.optional(z.boolean()),
   /** The env file the managed block is written to, relative to the worktree (default .env). */
   envFile: z.optional(z.string().check(z.regex(WORKTREE_FILE_PATH, ENV_FILE_RULE))),
   compose: z.optional(
@@ -109,6 +111,8 @@ export interface PortsConfig {
   registry: string | undefined;
   ranges: Record<string, { start: number; end: number; description: string }>;
   services: ServiceConfig[];
+  /** Whether allocation coordinates with every other repository of the machine index. */
+  machine: boolean;
   envFile: string;
   compose: { files: string[] | undefined; overrideFile: string };
   proxy: { port: number | undefined };
@@ -137,6 +141,7 @@ export function normalizeConfig(input: PortsConfigInput, file: string | null): P
     registry: input.registry,
     ranges,
     services,
+    machine: input.machine ?? true,
     envFile: input.envFile ?? '.env',
     compose: { files: input.compose?.files, overrideFile: input.compose?.overrideFile ?? 'docker-compose.override.yml' },
     proxy: { port: input.proxy?.port },

@@ -27,8 +27,16 @@ export function rangeOf(registry: Registry, service: string): PortRange {
   return range;
 }
 
-export function takenPorts(registry: Registry): Set<number> {
-  return new Set(registry.allocations.map((a) => a.port));
+/** Ports held by other registries of the machine, each with its holder in words. */
+export type HeldElsewhere = ReadonlyMap<number, string>;
+
+const NOWHERE: HeldElsewhere = new Map();
+
+/** The registry's ports, plus those held by the other registries of the machine. */
+export function takenPorts(registry: Registry, elsewhere: HeldElsewhere = NOWHERE): Set<number> {
+  const taken = new Set(elsewhere.keys());
+  for (const a of registry.allocations) taken.add(a.port);
+  return taken;
 }
 
 /** Ports of the range that the registry does not hold, lowest first. */
@@ -57,16 +65,18 @@ export function describePortSet(ports: readonly number[]): string {
 }
 
 /**
- * The lowest port of the service's range that is neither in the registry nor busy on the
- * machine (docs/design.md, "Data flow of an allocation"). Busy ports are skipped, not handed out.
+ * The lowest port of the service's range that is neither in the registry, nor in another
+ * registry of the machine, nor busy on the machine (docs/design.md, "Data flow of an
+ * allocation"). Busy ports are skipped, not handed out.
  */
 export async function pickPort(
   registry: Registry,
   service: string,
   isFree: (port: number) => Promise<boolean>,
+  elsewhere: HeldElsewhere = NOWHERE,
 ): Promise<{ port: number; skippedBusy: number[] }> {
   const range = rangeOf(registry, service);
-  const taken = takenPorts(registry);
+  const taken = takenPorts(registry, elsewhere);
   const skippedBusy: number[] = [];
   // One candidate at a time: a wide range of a large registry need not be listed to find the first.
   for (let port = firstUnallocated(range, taken); port !== undefined; port = firstUnallocated(range, taken, port + 1)) {
@@ -75,7 +85,9 @@ export async function pickPort(
   }
   const size = range.end - range.start + 1;
   const held = size - unallocatedPorts(range, taken).length;
-  throw new RangeExhaustedError(service, range, `${held} allocated, ${skippedBusy.length} in use by other processes`);
+  const inOthers = unallocatedPorts(range, takenPorts(registry)).filter((p) => elsewhere.has(p)).length;
+  const others = inOthers ? ` (${inOthers} of them by other repositories)` : '';
+  throw new RangeExhaustedError(service, range, `${held} allocated${others}, ${skippedBusy.length} in use by other processes`);
 }
 
 export interface AllocationInput {
@@ -86,6 +98,10 @@ export interface AllocationInput {
   port?: number;
   allocatedBy: string;
   now: string;
+  /** The repository the owner's worktree belongs to (its main worktree root), recorded as `repo`. */
+  repo?: string;
+  /** Ports the other registries of the machine hold. */
+  elsewhere?: HeldElsewhere;
 }
 
 export interface AllocationOutcome {
@@ -107,6 +123,8 @@ function newAllocation(input: AllocationInput, port: number): Allocation {
   };
   if (input.owner.worktreePath) allocation.worktree_path = input.owner.worktreePath;
   if (input.owner.worktreeId) allocation.worktree_id = input.owner.worktreeId;
+  // A registry shared by several repositories (PORTS_REGISTRY) must tell whose worktree this is.
+  if (input.owner.worktreePath && input.repo) allocation.repo = input.repo;
   return allocation;
 }
 
@@ -165,6 +183,13 @@ export async function allocateInRegistry(
         `Run \`ports next ${input.service}\` for a free one, or \`ports release ${input.port}\` if ${holder.worktree} no longer needs it.`,
       );
     }
+    const other = input.elsewhere?.get(input.port);
+    if (other !== undefined) {
+      throw new ConflictError(
+        `Port ${input.port} is already allocated in another repository: ${other}.`,
+        `Run \`ports next ${input.service}\` for a free one, or \`ports which ${input.port}\` to see the holder.`,
+      );
+    }
     if (!(await isFree(input.port))) {
       throw new ConflictError(
         `Port ${input.port} is in use by another process on this machine.`,
@@ -173,7 +198,7 @@ export async function allocateInRegistry(
     }
     port = input.port;
   } else {
-    port = (await pickPort(registry, input.service, isFree)).port;
+    port = (await pickPort(registry, input.service, isFree, input.elsewhere)).port;
   }
   const allocation = newAllocation(input, port);
   registry.allocations.push(allocation);

@@ -21,6 +21,8 @@ export interface Transaction {
   changed(): void;
   /** True when this update created the registry. */
   readonly created: boolean;
+  /** Runs `fn` once the registry is on disk, still under the lock (files that name its ports come after it). */
+  afterCommit(fn: () => void | Promise<void>): void;
 }
 
 export interface StoreOptions {
@@ -187,14 +189,17 @@ export class RegistryStore {
         registry = (await options.recover?.()) ?? emptyRegistry(this.stamp(), this.options.extraRanges);
         dirty = true;
       }
+      const committed: (() => void | Promise<void>)[] = [];
       const tx: Transaction = {
         changed: () => {
           dirty = true;
         },
         created,
+        afterCommit: (then) => void committed.push(then),
       };
       const result = await fn(registry, tx);
       if (dirty) this.write(registry);
+      for (const then of committed) await then();
       return result;
     } finally {
       releaseQuietly(lock);

@@ -2,22 +2,31 @@
  * Allocate a set of services for one owner in one locked update: reconcile first, add config
  * ranges the registry lacks, allocate (idempotently), then bring the worktree's .env in line.
  * Used by `ports allocate`, the post-checkout hook, `ports exec` and `ports env`.
+ *
+ * Ports are a resource of the machine: a run that adds an allocation holds the machine lock
+ * (taken before the registry lock) from reading every other registry of the machine index until
+ * its own registry is committed. A run that adds nothing (the hook's common case) never takes it.
+ * The .env is written only once the registry is on disk: a crash or a full disk in between leaves
+ * an .env that names no unrecorded port, and the next run writes it.
  */
 import * as fs from 'node:fs';
 import type { Context } from '../context';
-import { allocateInRegistry, firstUnallocated, mergeRanges, ownsAllocation, rangeOf, takenPorts, type AllocationOutcome, type Owner } from '../core/allocation';
+import { allocateInRegistry, firstUnallocated, mergeRanges, ownsAllocation, rangeOf, takenPorts, type AllocationOutcome, type HeldElsewhere, type Owner } from '../core/allocation';
 import type { Allocation, Registry } from '../core/registry-schema';
 import type { ServiceConfig } from '../config/schema';
+import type { LockHandle } from '../io/lock';
+import type { RegistryStore } from '../io/registry-store';
 import { describeOwner, resolveOwner } from './owner';
 import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
-import { repoName, syncWorktreeEnv } from './env-sync';
-import { registerRegistry } from '../io/machine-index';
+import { syncWorktreeEnv } from './env-sync';
 import { EnvFileRefusedError } from '../io/env-file';
 import { PortsError, RangeExhaustedError, UnknownServiceError } from '../errors';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
+import { indexEntryFor, joinMachine, refreshEntry, repoOfWorktree, takeMachineLock, tryTakeMachineLock } from './machine';
 import { recoverFromEnv } from './rebuild';
 import { applyReconcile, type SnapshotSource } from './reconcile';
+import { readRegistryText, type IndexedRegistry, type RegistryRecord } from '../io/machine-index';
 
 export interface EnsureRequest {
   owner: Owner;
@@ -34,73 +43,150 @@ export interface EnsureResult {
   envFile: string | null;
 }
 
+/** How this run stands with the machine lock: not needed (opted out or unusable), held, or not (yet). */
+interface MachineState {
+  entry: IndexedRegistry | null;
+  lock: LockHandle | null;
+}
+
+/** What an update could not do for one service or for the env file; reported once the ports are saved. */
+interface Deferred {
+  services: PortsError[];
+  env: EnvFileRefusedError | null;
+}
+
+const NEEDS_MACHINE_LOCK = Symbol('needs the machine lock');
+
 export async function ensureAllocations(ctx: Context, request: EnsureRequest): Promise<EnsureResult> {
   const store = await ctx.store();
   const config = await ctx.config();
+  const entry = await indexEntryFor(ctx, store.file);
+  const machine: MachineState = { entry: config.machine ? entry : null, lock: null };
+  let created = false;
+  try {
+    if (machine.entry && mayAdd(store.file, request)) {
+      const lock = await takeMachineLock(ctx);
+      if (lock === 'unavailable') machine.entry = null;
+      else machine.lock = lock;
+    }
+    const deferred: Deferred = { services: [], env: null };
+    let result = await updateOnce(ctx, store, request, machine, deferred, () => (created = true));
+    if (result === NEEDS_MACHINE_LOCK) {
+      // Another allocation holds the machine lock. Wait for it with no registry lock held (one
+      // order, machine then registry: no deadlock), then do the update again.
+      const lock = await takeMachineLock(ctx);
+      if (lock === 'unavailable') machine.entry = null;
+      else machine.lock = lock;
+      deferred.services = [];
+      result = await updateOnce(ctx, store, request, machine, deferred, () => (created = true));
+    }
+    if (result === NEEDS_MACHINE_LOCK) throw new Error('the machine lock was held and still asked for');
+    // Not when the state folder was found unusable above (it was said once).
+    if (!machine.lock && (machine.entry || !config.machine)) refreshEntry(ctx, entry, config.machine);
+    if (created) {
+      await keepOutOfGit(ctx, store.file);
+      await keepEnvFileOutOfGit(ctx, config.envFile);
+    }
+    // One unknown service or one full range must not cost the other services their ports; an env
+    // file the tool must not write leaves the ports allocated (`ports exec` still has them).
+    for (const failure of deferred.services.slice(1)) ctx.out.warn(`${failure.message}${failure.hint ? ` ${failure.hint}` : ''}`);
+    if (deferred.services[0]) throw deferred.services[0];
+    if (deferred.env) throw deferred.env;
+    return result;
+  } finally {
+    machine.lock?.release();
+  }
+}
+
+/**
+ * Whether this run may add an allocation, judged before any lock from the registry as it is
+ * now: when the owner's name is not even in the file, certainly; else by a lenient parse. A run
+ * that may add waits for the machine lock first, so the waiters queue there rather than each
+ * taking the registry lock in turn only to find they must come back (the update itself still
+ * checks, under the registry lock, and comes back for the machine lock when it must).
+ */
+function mayAdd(registryFile: string, request: EnsureRequest): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(registryFile, 'utf8');
+  } catch {
+    return true;
+  }
+  const key = request.owner.worktreePath ?? request.owner.worktree;
+  if (!text.includes(JSON.stringify(key).slice(1, -1))) return true;
+  const records = readRegistryText(text);
+  if (!records) return true;
+  const mine = (r: RegistryRecord) =>
+    request.owner.worktreePath ? r.worktree_path === request.owner.worktreePath : r.worktree === request.owner.worktree && r.worktree_path === undefined;
+  return request.services.some((s) => !records.some((r) => r.service === s.name && mine(r)));
+}
+
+function missingServices(registry: Registry, request: EnsureRequest): boolean {
+  return request.services.some((s) => !registry.allocations.some((a) => a.service === s.name && ownsAllocation(request.owner, a)));
+}
+
+async function updateOnce(
+  ctx: Context,
+  store: RegistryStore,
+  request: EnsureRequest,
+  machine: MachineState,
+  deferred: Deferred,
+  onCreated: () => void,
+): Promise<EnsureResult | typeof NEEDS_MACHINE_LOCK> {
+  const config = await ctx.config();
   const snapshot = request.snapshot ?? 'when-needed';
   const allocatedBy = currentUser();
-  let created = false;
-  let envRefused: EnvFileRefusedError | null = null;
-  const serviceFailures: PortsError[] = [];
-  const result = await store.update(
+  const repo = await repoOfWorktree(ctx);
+  return store.update(
     async (registry, tx) => {
-      created = tx.created;
+      if (tx.created) onCreated();
       await applyReconcile(registry, tx, snapshot, ctx);
       if (mergeRanges(registry, config.ranges, false).added.length) tx.changed();
-      const isFree = await probeFirstCandidates(registry, request);
+      let elsewhere: HeldElsewhere | undefined;
+      if (machine.entry && missingServices(registry, request)) {
+        if (!machine.lock) {
+          const lock = await tryTakeMachineLock(ctx);
+          if (lock === null) return NEEDS_MACHINE_LOCK;
+          if (lock === 'unavailable') machine.entry = null;
+          else machine.lock = lock;
+        }
+        if (machine.entry) elsewhere = joinMachine(ctx, machine.entry);
+      }
+      const isFree = await probeFirstCandidates(registry, request, elsewhere);
       const outcomes: AllocationOutcome[] = [];
       for (const service of request.services) {
         let outcome: AllocationOutcome;
         try {
           outcome = await allocateInRegistry(
             registry,
-            { owner: request.owner, service: service.name, description: service.description, port: request.port, allocatedBy, now: ctx.now().toISOString() },
+            { owner: request.owner, service: service.name, description: service.description, port: request.port, allocatedBy, now: ctx.now().toISOString(), repo, elsewhere },
             isFree,
           );
         } catch (error) {
-          // One unknown service or one full range must not cost the other services their ports.
           if (!(error instanceof UnknownServiceError || error instanceof RangeExhaustedError)) throw error;
-          serviceFailures.push(error);
+          deferred.services.push(error);
           continue;
         }
         if (outcome.created) tx.changed();
         outcomes.push(outcome);
       }
-      let envFile: string | null = null;
+      const result: EnsureResult = { outcomes, held: registry.allocations.filter((a) => ownsAllocation(request.owner, a)), envFile: null };
       const root = request.owner.worktreePath;
-      try {
-        if (root && fs.existsSync(root)) {
+      // Only once the registry holds the ports may a file name them; still under the lock, so no release slips in between.
+      tx.afterCommit(async () => {
+        if (!root || !fs.existsSync(root)) return;
+        try {
           const synced = await syncWorktreeEnv(ctx, registry, root);
-          envFile = synced.tracked ? null : synced.file; // a tracked env file is left alone
+          result.envFile = synced.tracked ? null : synced.file; // a tracked env file is left alone
+        } catch (error) {
+          if (!(error instanceof EnvFileRefusedError)) throw error;
+          deferred.env = error;
         }
-      } catch (error) {
-        // The ports are allocated all the same; the refusal is reported once they are saved.
-        if (!(error instanceof EnvFileRefusedError)) throw error;
-        envRefused = error;
-      }
-      return { outcomes, held: registry.allocations.filter((a) => ownsAllocation(request.owner, a)), envFile };
+      });
+      return result;
     },
     { create: true, recover: () => recoverFromEnv(ctx) },
   );
-  await indexRegistry(ctx, store.file);
-  if (created) {
-    await keepOutOfGit(ctx, store.file);
-    await keepEnvFileOutOfGit(ctx, config.envFile);
-  }
-  for (const failure of serviceFailures.slice(1)) ctx.out.warn(`${failure.message}${failure.hint ? ` ${failure.hint}` : ''}`);
-  if (serviceFailures[0]) throw serviceFailures[0];
-  if (envRefused) throw envRefused;
-  return result;
-}
-
-/** Records the registry in the per-user machine index, so other repositories see its ports. */
-async function indexRegistry(ctx: Context, file: string): Promise<void> {
-  try {
-    const repo = await ctx.repo();
-    registerRegistry(ctx.env, { registry: file, repo: repo.mainRoot ?? repo.commonDir, name: repoName(repo) });
-  } catch (error) {
-    ctx.out.warn(`could not record ${file} in the machine index: ${(error as Error).message}`);
-  }
 }
 
 /**
@@ -108,10 +194,10 @@ async function indexRegistry(ctx: Context, file: string): Promise<void> {
  * bind test takes a few event-loop turns; four in a row were a visible part of a hook run).
  * Returns the probe to allocate with: answers from that round, else a fresh bind test.
  */
-async function probeFirstCandidates(registry: Registry, request: EnsureRequest): Promise<(port: number) => Promise<boolean>> {
+async function probeFirstCandidates(registry: Registry, request: EnsureRequest, elsewhere: HeldElsewhere | undefined): Promise<(port: number) => Promise<boolean>> {
   const known = new Map<number, boolean>();
   if (request.port === undefined) {
-    const taken = takenPorts(registry);
+    const taken = takenPorts(registry, elsewhere);
     const firsts = new Set<number>();
     for (const service of request.services) {
       if (registry.allocations.some((a) => a.service === service.name && ownsAllocation(request.owner, a))) continue;

@@ -58,7 +58,8 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}, home?: string): NodeJS.P
   for (const [key, value] of Object.entries(process.env)) if (!/^(GIT_|PORTS)/i.test(key) && key !== 'XDG_CONFIG_HOME') env[key] = value;
   env.NO_COLOR = '1';
   env.PORTS_STATE_DIR = testStateDir();
-  if (home) env.HOME = home;
+  // A repository with its own HOME gets its own machine index too: its ports do not depend on other tests' repositories.
+  if (home) Object.assign(env, { HOME: home, PORTS_STATE_DIR: path.join(home, '.local', 'state', 'ports') });
   return { ...env, ...extra };
 }
 
