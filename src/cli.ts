@@ -1,9 +1,8 @@
 /**
- * The command table and the argument parser. Global flags may appear anywhere before `--`.
+ * The command table and the help text (argv.ts turns argv into a command and its options).
  * A short flag means one long name in every command (`-w` is always `--worktree`).
  * Each command's module is loaded only when that command runs.
  */
-import { parseArgs as nodeParseArgs } from 'node:util';
 import { UsageError } from './errors';
 import type { Context } from './context';
 
@@ -42,7 +41,7 @@ export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
 };
 
 const str = (v: ParsedArgs['flags'][string]): string | undefined => (typeof v === 'string' ? v : undefined);
-const list = (v: ParsedArgs['flags'][string]): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
+export const list = (v: ParsedArgs['flags'][string]): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
 
 export function parseInteger(value: string | undefined, what: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -315,72 +314,6 @@ export const COMMANDS: CommandSpec[] = [
     run: async (ctx, a) => (await import('./commands/url')).url(ctx, { service: a.positionals[0], worktree: str(a.flags.worktree) }),
   },
 ];
-
-export function findCommand(name: string): CommandSpec | undefined {
-  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
-}
-
-/** Every option any command takes, for finding the command name: a short letter and a long name mean the same everywhere. */
-const ALL_FLAGS: Record<string, FlagSpec> = Object.assign({}, GLOBAL_FLAGS, ...COMMANDS.map((c) => c.flags));
-
-type ParseOptions = NonNullable<Parameters<typeof nodeParseArgs>[0]>['options'];
-
-function parseOptions(specs: Record<string, FlagSpec>): ParseOptions {
-  // `--color` undoes `--no-color` (or NO_COLOR); it is not listed in the help.
-  const options: ParseOptions = { color: { type: 'boolean' } };
-  for (const [name, spec] of Object.entries(specs)) options[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}) };
-  return options;
-}
-
-function tokenize(argv: readonly string[], specs: Record<string, FlagSpec>) {
-  // Not strict: the tokens are checked below, so the messages name `ports CMD --help`.
-  return nodeParseArgs({ args: [...argv], options: parseOptions(specs), strict: false, allowPositionals: true, tokens: true }).tokens;
-}
-
-/**
- * Splits argv into the command name and its parsed flags with node:util's parseArgs (grouped
- * short flags, `--name=value`, `--`); unknown flags are usage errors. Global flags may come
- * before or after the command name; everything after `--` is `rest`.
- */
-export function parseArgs(argv: readonly string[]): { command: CommandSpec | undefined; name: string | undefined; args: ParsedArgs } {
-  // The command name is the first bare word that is not a flag's value (`--cwd DIR status`).
-  const nameToken = tokenize(argv, ALL_FLAGS).find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
-  const name = nameToken?.kind === 'positional' ? nameToken.value : undefined;
-  const command = name ? findCommand(name) : undefined;
-  const rest: string[] = [];
-  if (name && !command) return { command, name, args: { positionals: [], flags: {}, rest } };
-  const specs: Record<string, FlagSpec> = { ...GLOBAL_FLAGS, ...(command?.flags ?? {}) };
-  const flags: ParsedArgs['flags'] = {};
-  const positionals: string[] = [];
-  const forCommand = command ? ` for \`ports ${command.name}\`` : '';
-  for (const token of tokenize(argv, specs)) {
-    if (token.kind === 'option-terminator') {
-      rest.push(...argv.slice(token.index + 1));
-      break;
-    }
-    if (token.kind === 'positional') {
-      if (token.index !== nameToken?.index) positionals.push(token.value);
-      continue;
-    }
-    if (token.name === 'color') {
-      flags['no-color'] = false;
-      continue;
-    }
-    const spec = specs[token.name];
-    if (!spec) throw new UsageError(`Unknown option ${token.rawName}${forCommand}.`, `Run \`ports ${command ? `${command.name} ` : ''}--help\`.`);
-    if (spec.type === 'boolean') {
-      if (token.inlineValue) throw new UsageError(`--${token.name} takes no value.`);
-      flags[token.name] = true;
-      continue;
-    }
-    if (token.value === undefined) throw new UsageError(`--${token.name} needs a value${spec.value ? ` (${spec.value})` : ''}.`);
-    flags[token.name] = spec.multiple ? [...list(flags[token.name]), token.value] : token.value;
-  }
-  if (command && positionals.length > command.maxPositionals) {
-    throw new UsageError(`Too many arguments for \`ports ${command.name}\`: ${positionals.slice(command.maxPositionals).join(' ')}.`, `Usage: ${command.usage}`);
-  }
-  return { command, name, args: { positionals, flags, rest } };
-}
 
 function flagLines(flags: Record<string, FlagSpec>): string[] {
   return Object.entries(flags).map(([name, s]) => {

@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExitCode, PortsError } from './errors';
-import { COMMANDS, helpText, parseArgs } from './cli';
+import { parseArgs } from './argv';
+import { COMMANDS, helpText } from './cli';
 import { createContext, type Context } from './context';
 import { colorWanted, createOutput, type Streams } from './output';
 

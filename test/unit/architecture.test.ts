@@ -29,14 +29,6 @@ const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
 /** core/ is pure: it decides, io/ does the touching. */
 const IMPURE_MODULES = /^(node:)?(fs|net|child_process)(\/.*)?$/;
 
-/**
- * Edges other work in flight is removing ("being moved"); once both are gone, empty this list
- * and the rule is strict.
- */
-const BEING_MOVED = new Set<string>([
-  'src/ops/env-sync.ts -> src/commands/compose.ts', // being moved: the Compose refresh goes to ops/
-  'src/io/simple-git.ts -> src/context.ts', // being moved: simple-git leaves with `ports remove`'s rewrite
-]);
 
 function layerOf(file: string): Layer {
   const rel = path.relative(SRC, file).split(path.sep);
@@ -110,7 +102,6 @@ describe('architecture', () => {
         const reason = layerViolation(file, edge.spec);
         if (reason === null) continue;
         const target = edge.spec.startsWith('.') ? rel(resolveSource(path.resolve(path.dirname(file), edge.spec))) : edge.spec;
-        if (BEING_MOVED.has(`${rel(file)} -> ${target}`)) continue;
         offending.push(`${rel(file)}:${edge.line} -> ${target}: ${reason}`);
       }
     }

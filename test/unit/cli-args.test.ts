@@ -1,4 +1,5 @@
-import { COMMANDS, GLOBAL_FLAGS, parseArgs, type FlagSpec } from '../../src/cli';
+import { parseArgs } from '../../src/argv';
+import { COMMANDS, GLOBAL_FLAGS, type FlagSpec } from '../../src/cli';
 import { UsageError } from '../../src/errors';
 
 const parse = (...argv: string[]) => {
