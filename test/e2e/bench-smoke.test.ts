@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { cleanEnv } from '../helpers/cli';
 
 const root = path.resolve(__dirname, '../..');
-const ROW_IDS = ['status', 'worktree-add', 'branch-switch', 'allocate-10k', 'parallel-40', 'sync-500', 'health-100', 'probe-100'];
+const ROW_IDS = ['status', 'worktree-add', 'branch-switch', 'allocate-10k', 'parallel-40', 'machine-50', 'sync-500', 'health-100', 'probe-100', 'proxy'];
 
 interface Row {
   n: number;
