@@ -84,7 +84,8 @@ async function readHook(ctx: Context): Promise<HookFact | null> {
 }
 
 async function trackedEnvOfWorktree(ctx: Context): Promise<string | null> {
-  const root = (await ctx.repo()).worktreeRoot;
+  // With --registry outside any repository there is no worktree and so no env file.
+  const root = (await ctx.repo().catch(() => null))?.worktreeRoot;
   return root ? trackedEnvFile(ctx, root, (await ctx.config()).envFile) : null;
 }
 

@@ -53,7 +53,16 @@ export async function remove(ctx: Context, options: RemoveOptions): Promise<numb
     ? await store.update(async (registry, tx) => {
         await applyReconcile(registry, tx, snapshot, ctx);
         const mine = registry.allocations.filter(owned);
-        if (mine.length && present) await syncWorktreeEnv(ctx, { ...registry, allocations: registry.allocations.filter((a) => !owned(a)) }, target.canonicalPath);
+        if (mine.length && present) {
+          try {
+            await syncWorktreeEnv(ctx, { ...registry, allocations: registry.allocations.filter((a) => !owned(a)) }, target.canonicalPath);
+          } catch (error) {
+            // A malformed block, a FIFO or a shared link in the env file's place must not stop the
+            // removal: git decides (and `--force` deletes the file anyway).
+            if (!(error instanceof PortsError)) throw error;
+            ctx.out.warn(`could not take the ports block out of ${target.path} first: ${error.message}`);
+          }
+        }
         return mine;
       })
     : [];

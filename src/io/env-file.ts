@@ -191,22 +191,31 @@ function writeBytes(target: string, content: string, mode: number | undefined): 
 }
 
 /**
+ * What writing `vars` would do, without writing: throws what refuses the content itself (a user
+ * line that sets a managed variable, a malformed block) and EnvFileRefusedError for a file of a
+ * kind ports never writes, so a caller can refuse before it commits anything.
+ */
+export function planWorktreeEnv(worktreeRoot: string, envFile: string, vars: EnvVars | null) {
+  const located = locate(worktreeRoot, envFile);
+  const merged = mergeEnvBlock(readBytes(located), vars, { fileName: located.file });
+  if (merged.duplicates.length > 0) {
+    const names = merged.duplicates.join(', ');
+    throw new ConflictError(
+      `${located.file} already sets ${names} outside the ports block; ports will not edit your lines, and two values would be ambiguous.`,
+      `Delete the line(s) setting ${names} outside the block (ports writes them), or give the service another variable name (\`services.<name>.env\` in your ports config); then run \`ports env\`.`,
+    );
+  }
+  return { located, merged };
+}
+
+/**
  * Writes `vars` as the managed block of `<worktreeRoot>/<envFile>`; null or empty removes the
  * block. Refuses (exit 4) when the user's own lines set a managed variable, when the block is
  * malformed, and for every kind of file listed at the top of this file.
  */
 export function writeWorktreeEnv(worktreeRoot: string, envFile: string, vars: EnvVars | null): EnvWriteResult {
-  const located = locate(worktreeRoot, envFile);
+  const { located, merged } = planWorktreeEnv(worktreeRoot, envFile, vars);
   const { file, target } = located;
-  const existing = readBytes(located);
-  const merged = mergeEnvBlock(existing, vars, { fileName: file });
-  if (merged.duplicates.length > 0) {
-    const names = merged.duplicates.join(', ');
-    throw new ConflictError(
-      `${file} already sets ${names} outside the ports block; ports will not edit your lines, and two values would be ambiguous.`,
-      `Delete the line(s) setting ${names} outside the block (ports writes them), or give the service another variable name (\`services.<name>.env\` in your ports config); then run \`ports env\`.`,
-    );
-  }
   if (!merged.changed || merged.content === null) return { file, changed: false, deleted: false };
   if (located.stat) {
     if ((located.stat.mode & 0o222) === 0) {

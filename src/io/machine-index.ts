@@ -176,7 +176,7 @@ export function readRegistryRecords(file: string): RegistryRead {
  * A regular file's text in one open: non-blocking, so a named pipe in a registry's place
  * returns null instead of hanging; fstat on the open file instead of a separate stat.
  */
-function readRegularFile(file: string): string | null {
+export function readRegularFile(file: string): string | null {
   const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
     const size = fs.fstatSync(fd);

@@ -10,6 +10,7 @@
  * an .env that names no unrecorded port, and the next run writes it.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Context } from '../context';
 import { allocateInRegistry, firstUnallocated, mergeRanges, ownsAllocation, rangeOf, takenPorts, type AllocationOutcome, type HeldElsewhere, type Owner } from '../core/allocation';
 import type { Allocation, Registry } from '../core/registry-schema';
@@ -19,14 +20,14 @@ import type { RegistryStore } from '../io/registry-store';
 import { describeOwner, resolveOwner } from './owner';
 import { checkPortAvailable } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
-import { syncWorktreeEnv } from './env-sync';
-import { EnvFileRefusedError } from '../io/env-file';
+import { envVarsFor, projectNameFor, syncWorktreeEnv, trackedEnvFile } from './env-sync';
+import { EnvFileRefusedError, planWorktreeEnv } from '../io/env-file';
 import { PortsError, RangeExhaustedError, UnknownServiceError } from '../errors';
 import { keepEnvFileOutOfGit, keepOutOfGit } from './ignore';
 import { indexEntryFor, joinMachine, refreshEntry, repoOfWorktree, takeMachineLock, tryTakeMachineLock } from './machine';
 import { recoverFromEnv } from './rebuild';
 import { applyReconcile, type SnapshotSource } from './reconcile';
-import { readRegistryText, type IndexedRegistry, type RegistryRecord } from '../io/machine-index';
+import { readRegistryText, readRegularFile, type IndexedRegistry, type RegistryRecord } from '../io/machine-index';
 
 export interface EnsureRequest {
   owner: Owner;
@@ -106,12 +107,15 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
  * checks, under the registry lock, and comes back for the machine lock when it must).
  */
 function mayAdd(registryFile: string, request: EnsureRequest): boolean {
-  let text: string;
+  let text: string | null;
   try {
-    text = fs.readFileSync(registryFile, 'utf8');
+    // Non-blocking and regular files only: a named pipe in the registry's place must not hang
+    // this look (the store then refuses it with a clear error).
+    text = readRegularFile(registryFile);
   } catch {
     return true;
   }
+  if (text === null) return true;
   const key = request.owner.worktreePath ?? request.owner.worktree;
   if (!text.includes(JSON.stringify(key).slice(1, -1))) return true;
   const records = readRegistryText(text);
@@ -172,6 +176,17 @@ async function updateOnce(
       }
       const result: EnsureResult = { outcomes, held: registry.allocations.filter((a) => ownsAllocation(request.owner, a)), envFile: null };
       const root = request.owner.worktreePath;
+      if (root && fs.existsSync(path.join(root, config.envFile)) && !trackedEnvFile(ctx, root, config.envFile)) {
+        // A user's line that sets a managed variable refuses the whole update, before anything is
+        // committed: the two values would disagree. A file of a kind ports never writes does not:
+        // the ports are allocated and the refusal is reported once they are saved.
+        try {
+          const mine = registry.allocations.filter((a) => a.worktree_path === root);
+          planWorktreeEnv(root, config.envFile, envVarsFor(mine, config, await projectNameFor(ctx, root)));
+        } catch (error) {
+          if (!(error instanceof EnvFileRefusedError)) throw error;
+        }
+      }
       // Only once the registry holds the ports may a file name them; still under the lock, so no release slips in between.
       tx.afterCommit(async () => {
         if (!root || !fs.existsSync(root)) return;

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { acquireLock } from '../../src/io/lock';
 import { entryFileFor, indexDir, machineLockTarget } from '../../src/io/machine-index';
-import { cleanupTemps, expectAgreement, makeInstalledRepo, makeRepo, ports, portsOk, spawnRun, portsBin, testEnv, type Repo } from '../helpers/repo';
+import { cleanupTemps, expectAgreement, makeRepo, ports, portsOk, spawnRun, portsBin, testEnv, type Repo } from '../helpers/repo';
 
 const STATE_DIR = process.env.PORTS_STATE_DIR as string;
 // Passed explicitly: the helpers drop every PORTS_* variable from a child's environment.
@@ -48,7 +48,13 @@ function machineRecords(cwd: string): MachineRecord[] {
 
 describe('three repositories with the same ranges', () => {
   test('adding 6 worktrees each, all at once through the hook, hands out no port twice on the machine; every .env matches its registry; status --machine lists them all', async () => {
-    const repos = ['alpha', 'beta', 'gamma'].map((name) => makeInstalledRepo({ base: BASE, name }));
+    // Installed under this file's state folder too: `ports install` gives each main worktree its
+    // ports, and the worktrees added below must see them through the same machine index.
+    const repos = ['alpha', 'beta', 'gamma'].map((name) => {
+      const repo = makeRepo({ base: BASE, name });
+      portsOk(['install'], repo.main, STATE);
+      return repo;
+    });
     const adds = repos.flatMap((repo) =>
       Array.from({ length: 6 }, (_, i) => {
         const name = `${path.basename(repo.main)}-${i + 1}`;
@@ -65,8 +71,10 @@ describe('three repositories with the same ranges', () => {
     });
 
     for (const { repo, dir } of created) expectAgreement(repo, dir);
+    // `ports install` gave each main worktree its ports too.
+    for (const repo of repos) expectAgreement(repo, repo.main);
     const all = repos.flatMap((repo) => repo.registry().allocations);
-    expect(all).toHaveLength(created.length * 4);
+    expect(all).toHaveLength((created.length + repos.length) * 4);
     const taken = all.map((a) => a.port);
     expect(taken.filter((p, i) => taken.indexOf(p) !== i)).toEqual([]);
     // Each allocation records the repository it was made for.

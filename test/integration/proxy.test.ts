@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { parseProcNetTcp } from '../../src/io/listeners';
 import { processLiveness } from '../../src/io/process-info';
 import { loopbackLookup, request, startDevServer, startProxyProcess, type DevServer, type ProxyProcess } from '../helpers/proxy';
-import { cleanupTemps, git, makeInstalledRepo, ports, type Repo } from '../helpers/repo';
+import { cleanupTemps, git, makeInstalledRepo, ports, testEnv, type Repo } from '../helpers/repo';
 import { waitFor } from '../helpers/servers';
 
 let alpha: Repo;
@@ -260,7 +260,8 @@ describe('ports url', () => {
 
 describe('ports proxy lifecycle', () => {
   it('stops on SIGTERM with a keep-alive, an SSE and a WebSocket connection open: exit 0, PID file removed', async () => {
-    const pidFile = `${process.env.PORTS_STATE_DIR}/proxy.pid`;
+    // The state folder the CLI runs of this file get (test/helpers/repo.ts testEnv).
+    const pidFile = `${testEnv().PORTS_STATE_DIR}/proxy.pid`;
     expect(JSON.parse(fs.readFileSync(pidFile, 'utf8')).pid).toBe(proxy.child.pid);
     const agent = new http.Agent({ keepAlive: true });
     await request(at('web.feature-one.localhost'), { agent });

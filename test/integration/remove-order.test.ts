@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cleanupTemps, expectAgreement, expectDistinctPorts, git, makeInstalledRepo, ports, tempDir } from '../helpers/repo';
+import { cleanupTemps, expectAgreement, expectDistinctPorts, git, makeInstalledRepo, ports, tempDir, testEnv } from '../helpers/repo';
 
 afterAll(() => cleanupTemps());
 
@@ -38,7 +38,8 @@ test('git refuses the removal while another worktree is added: no port moves, th
 
   const intruder = repo.wt('intruder');
   const bin = gitThatAddsBeforeRemove(repo.main, intruder);
-  const r = ports(['remove', 'refused'], repo.main, { PATH: `${bin}:${process.env.PATH ?? ''}` });
+  // The test PATH (testEnv) too: the intruder's hook finds the tool there, as after a global install.
+  const r = ports(['remove', 'refused'], repo.main, { PATH: `${bin}:${testEnv().PATH ?? ''}` });
 
   expect(r.status).toBe(4);
   expect(repo.listed()).toEqual(expect.arrayContaining([dir, intruder]));

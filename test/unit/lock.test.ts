@@ -268,8 +268,13 @@ describe('stale locks', () => {
     }
   });
 
-  test('treats a holder in another PID namespace like another host', async () => {
+  test('takes over at once a holder of another PID namespace of this machine that no process in /proc matches', async () => {
     fs.writeFileSync(lockFile, lockRecord({ pid: 999_999, pid_ns: 'pid:[1]' }));
+    expect(await takeOver()).toEqual({ waitedOnHolder: false });
+  });
+
+  test('treats a holder in another PID namespace of another boot of this hostname like another host', async () => {
+    fs.writeFileSync(lockFile, lockRecord({ pid: 999_999, pid_ns: 'pid:[1]', boot_id: 'another-boot', acquired_at: new Date().toISOString() }));
     await expect(acquireLock(registry, { timeoutMs: 100 })).rejects.toBeInstanceOf(LockTimeoutError);
   });
 
