@@ -3,6 +3,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isatty } from 'node:tty';
 import { ExitCode, PortsError } from './errors';
 import { COMMANDS, helpText, parseArgs } from './cli';
 import { createContext, type Context } from './context';
@@ -88,9 +89,44 @@ export function reportError(error: unknown, out: ReturnType<typeof createOutput>
   return INTERNAL_ERROR;
 }
 
+/**
+ * stdout or stderr written straight to the file descriptor. Touching process.stdout and
+ * process.stderr builds their stream objects: ~4 ms CPU in a bare `node -e` (piped, medians of
+ * 30: 38.1 against 33.8 ms); in `ports status --json`, piped, 62.6 → 61.2 ms CPU (medians of 30,
+ * Node 24). Writes are synchronous either way (files, pipes and terminals on Linux).
+ */
+export function fdStream(fd: 1 | 2): Streams['stdout'] {
+  let closed = false;
+  return {
+    get isTTY() {
+      return isatty(fd);
+    },
+    write(chunk: string) {
+      if (closed) return true;
+      const bytes = Buffer.from(chunk);
+      for (let offset = 0; offset < bytes.length; ) {
+        try {
+          offset += fs.writeSync(fd, bytes, offset);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          // A reader that went away (`ports status | head -1`): drop the rest, as a pipe would.
+          if (code === 'EPIPE') {
+            closed = true;
+            return true;
+          }
+          // A non-blocking descriptor shared with another process: wait until it drains.
+          if (code !== 'EAGAIN') throw error;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        }
+      }
+      return true;
+    },
+  };
+}
+
 /** Entry point of bin/ports.js. */
 export function main(): void {
-  run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
+  run(process.argv.slice(2), { stdout: fdStream(1), stderr: fdStream(2), env: process.env, cwd: process.cwd() }).then(
     (code) => {
       process.exitCode = code;
     },
