@@ -7,10 +7,10 @@
  * lock; listing is one readdir. Other repositories' registries are read leniently and without
  * their lock: a registry that is gone is pruned, one that cannot be read is skipped.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sha256Hex } from '../core/sha256';
 import { writeFileAtomic } from './atomic-write';
 
 export interface IndexedRegistry {
@@ -45,7 +45,7 @@ export function indexDir(env: NodeJS.ProcessEnv): string {
 }
 
 export function entryFileFor(env: NodeJS.ProcessEnv, registryFile: string): string {
-  const key = createHash('sha256').update(path.resolve(registryFile)).digest('hex').slice(0, 16);
+  const key = sha256Hex(path.resolve(registryFile)).slice(0, 16);
   return path.join(indexDir(env), `${key}.json`);
 }
 
