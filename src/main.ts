@@ -2,6 +2,7 @@
  * run(argv, deps) → exit code: the one place where errors become exit codes and messages.
  */
 import * as fs from 'node:fs';
+import type * as Tty from 'node:tty';
 import * as path from 'node:path';
 import { ExitCode, PortsError } from './errors';
 import { parseArgs } from './argv';
@@ -116,23 +117,70 @@ function currentFolder(): string {
 }
 
 /**
- * A reader that goes away (`ports status | head -1`, `ports doctor | true`) ends the run quietly,
- * as it ends `cat` or `ls`: exit 0, no stack trace.
+ * stdout or stderr written straight to the file descriptor. Touching process.stdout and
+ * process.stderr builds their stream objects: ~4 ms CPU in a bare `node -e` (piped, medians of
+ * 30: 38.1 against 33.8 ms); in `ports status --json`, piped, 62.6 → 61.2 ms CPU (medians of 30,
+ * Node 24). Writes are synchronous either way (files, pipes and terminals on Linux).
  */
-function endQuietlyOnClosedPipe(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
-  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
+export function fdStream(fd: 1 | 2): Streams['stdout'] {
+  let closed = false;
+  let tty: boolean | undefined;
+  return {
+    get isTTY() {
+      tty ??= isTerminal(fd);
+      return tty;
+    },
+    write(chunk: string) {
+      if (closed) return true;
+      const bytes = Buffer.from(chunk);
+      for (let offset = 0; offset < bytes.length; ) {
+        try {
+          offset += fs.writeSync(fd, bytes, offset);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          // A reader that went away (`ports status | head -1`): drop the rest, as a pipe would.
+          if (code === 'EPIPE') {
+            closed = true;
+            return true;
+          }
+          // A non-blocking descriptor shared with another process: wait until it drains.
+          if (code !== 'EAGAIN') throw error;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        }
+      }
+      return true;
+    },
+  };
 }
+
+/**
+ * A pipe or a file (hooks, scripts, CI) is never a terminal, and fstat says so without loading
+ * node:tty, which pulls in node:net and the stream classes: ~3.5 ms CPU on Node 24 (`node -e`,
+ * medians of 30: 32.5 against 29.0 ms). On Linux the device number also answers for the usual
+ * character devices: a pseudo-terminal (majors 136-143: every terminal window, ssh, tmux) is one,
+ * /dev/null and its kin (major 1) are not. Only other devices are asked about further.
+ */
+function isTerminal(fd: number): boolean {
+  let stat: fs.Stats;
+  try {
+    stat = fs.fstatSync(fd);
+  } catch {
+    return false;
+  }
+  if (!stat.isCharacterDevice()) return false;
+  if (process.platform === 'linux') {
+    const major = Math.floor(stat.rdev / 256) % 4096;
+    if (major >= 136 && major <= 143) return true;
+    if (major === 1) return false;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:tty') as typeof Tty).isatty(fd);
+}
+
 
 /** Entry point of bin/ports.js. */
 export function main(): void {
-  endQuietlyOnClosedPipe();
-  run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: currentFolder() }).then(
+  run(process.argv.slice(2), { stdout: fdStream(1), stderr: fdStream(2), env: process.env, cwd: currentFolder() }).then(
     (code) => {
       process.exitCode = code;
     },
