@@ -20,6 +20,7 @@ const DESCRIPTIONS = {
   'services.*.compose': 'Docker Compose mapping for `ports compose`.',
   'services.*.compose.service': 'Compose service publishing this port. Default: the compose service with the same name.',
   'services.*.compose.containerPort': 'Container-side port. Default: inferred from the base file when it publishes exactly one.',
+  'services.*.compose.protocol': 'Protocol(s) of the container port for `ports compose --write`: tcp, udp or tcp+udp. Default: what the base file\'s mappings say, else tcp.',
   machine: 'Coordinate with every other repository of this user on the machine (the machine index): never hand out a port another registry holds. Default: true. false: this repository is not recorded in the index and does not read it.',
   envFile: 'Env file of each worktree that gets the managed block, relative to the worktree. Default: .env.',
   compose: 'Docker Compose settings.',

@@ -48,6 +48,8 @@ export const serviceSchema = z.strictObject({
       service: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9._-]+$/, 'must be a Compose service name'))),
       /** Container-side port; default: inferred from the base file's `ports:` when it has exactly one. */
       containerPort: z.optional(port),
+      /** Protocol(s) of the container port; default: what the base file's mappings say, else tcp. */
+      protocol: z.optional(z.enum(['tcp', 'udp', 'tcp+udp'])),
     }),
   ),
 });
@@ -101,7 +103,7 @@ export interface ServiceConfig {
   env: string;
   description: string;
   health: HealthConfig;
-  compose: { service?: string; containerPort?: number };
+  compose: { service?: string; containerPort?: number; protocol?: 'tcp' | 'udp' | 'tcp+udp' };
 }
 
 /** The config after defaults: what commands use. */

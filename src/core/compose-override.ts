@@ -250,6 +250,8 @@ export interface DeclaredComposeService {
   composeService?: string;
   /** Container port; default inferred from the base file. */
   containerPort?: number;
+  /** Protocols of the container port (config `compose.protocol`); default: the base file's, else tcp. */
+  protocols?: readonly string[];
 }
 
 export interface OverridePlan {
@@ -279,14 +281,14 @@ export function planComposeOverride(declared: readonly DeclaredComposeService[],
     let mappings: PortMapping[];
     if (d.containerPort !== undefined) {
       const same = info.ports.filter((p) => p.target === String(d.containerPort));
-      mappings = protocolsOf(same).map((protocol) => ({ hostPort: d.hostPort, containerPort: d.containerPort!, hostIp: sameHostIp(same), protocol }));
+      mappings = (d.protocols ?? protocolsOf(same)).map((protocol) => ({ hostPort: d.hostPort, containerPort: d.containerPort!, hostIp: sameHostIp(same), protocol }));
     } else {
       const inferred = inferContainerPort(info);
       if (!inferred.ok) {
         skipped.push({ name: d.name, reason: `${inferred.reason}; set \`compose.containerPort\` for it in your ports config` });
         continue;
       }
-      mappings = inferred.protocols.map((protocol) => ({ hostPort: d.hostPort, containerPort: inferred.containerPort, hostIp: inferred.hostIp, protocol }));
+      mappings = (d.protocols ?? inferred.protocols).map((protocol) => ({ hostPort: d.hostPort, containerPort: inferred.containerPort, hostIp: inferred.hostIp, protocol }));
     }
     const entry = byService.get(composeService) ?? { mine: [], targets: new Set<string>() };
     for (const mapping of mappings) {

@@ -62,7 +62,14 @@ export function buildOverride(
   for (const service of config.services) {
     const allocation = held.find((a) => a.service === service.name);
     if (!allocation) continue;
-    declared.push({ name: service.name, hostPort: allocation.port, composeService: service.compose.service, containerPort: service.compose.containerPort });
+    const protocol = service.compose.protocol;
+    declared.push({
+      name: service.name,
+      hostPort: allocation.port,
+      composeService: service.compose.service,
+      containerPort: service.compose.containerPort,
+      ...(protocol ? { protocols: protocol === 'tcp+udp' ? ['tcp', 'udp'] : [protocol] } : {}),
+    });
   }
   const plan = planComposeOverride(declared, base);
   if (plan.services.length === 0) {

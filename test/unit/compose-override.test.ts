@@ -193,6 +193,23 @@ describe('planComposeOverride with TCP and UDP on one port', () => {
   });
 });
 
+describe('planComposeOverride with the protocol setting (compose.protocol)', () => {
+  const base = services('services:\n  dns:\n    image: dns\n    expose: ["53"]\n');
+  it.each([
+    [['udp'], ['21053:53/udp']],
+    [['tcp', 'udp'], ['21053:53', '21053:53/udp']],
+  ])('publishes a container port the base file only exposes over %j', (protocols, rendered) => {
+    const plan = planComposeOverride([{ name: 'dns', hostPort: 21053, containerPort: 53, protocols }], base);
+    expect(plan.services[0]!.ports.map((p) => p.protocol)).toEqual(protocols);
+    expect(renderComposeOverride(plan.services)).toContain(`ports: !override [ ${rendered.map((r) => `"${r}"`).join(', ')} ]`);
+  });
+
+  it('without it, such a port is published over tcp', () => {
+    const plan = planComposeOverride([{ name: 'dns', hostPort: 21053, containerPort: 53 }], base);
+    expect(plan.services[0]!.ports).toEqual([{ hostPort: 21053, containerPort: 53, hostIp: null, protocol: 'tcp' }]);
+  });
+});
+
 describe('renderComposeOverride', () => {
   it('renders !override lists that a reader with the custom tag keeps', () => {
     const text = renderComposeOverride([
