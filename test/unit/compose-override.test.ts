@@ -200,7 +200,7 @@ describe('planComposeOverride with the protocol setting (compose.protocol)', () 
     [['tcp', 'udp'], ['21053:53', '21053:53/udp']],
   ])('publishes a container port the base file only exposes over %j', (protocols, rendered) => {
     const plan = planComposeOverride([{ name: 'dns', hostPort: 21053, containerPort: 53, protocols }], base);
-    expect(plan.services[0]!.ports.map((p) => p.protocol)).toEqual(protocols);
+    expect(plan.services[0]!.ports.map((p) => ('protocol' in p ? p.protocol : null))).toEqual(protocols);
     expect(renderComposeOverride(plan.services)).toContain(`ports: !override [ ${rendered.map((r) => `"${r}"`).join(', ')} ]`);
   });
 
