@@ -95,8 +95,9 @@ async function main() {
   fs.symlinkSync(pkg.bin, path.join(bin, 'worktree-ports'));
   process.env.PATH = `${bin}${path.delimiter}${process.env.PATH}`;
   const nodeVersion = execFileSync(process.env.BENCH_NODE, ['--version'], { encoding: 'utf8' }).trim();
-  // Every run's machine index (the per-user state folder) lives with the fixtures, never in the real home.
-  process.env.XDG_STATE_HOME = path.join(tmp, 'state');
+  // Every run's machine index (the per-user state folder) lives with the fixtures, never in the
+  // real home, and each row has its own: one row's registries (10,000 allocations, say) must not
+  // weigh on the next row's allocations through the index.
   const ctx = {
     pkg,
     tmp,
@@ -113,6 +114,7 @@ async function main() {
       if (only && !only.includes(row.id)) continue;
       const entry = { n: index + 1, id: row.id, title: row.title };
       process.stderr.write(`  ${entry.n}. ${row.id}…\n`);
+      process.env.XDG_STATE_HOME = path.join(tmp, 'state', row.id);
       try {
         const result = await row.run(ctx);
         const unit = result.unit ?? (row.goal?.maxFromRow ? 'ms' : 'ratio');
