@@ -24,6 +24,7 @@ import { hookFindsTool, locateHook } from '../ops/hooks-location';
 import { keepOutOfGit } from '../ops/ignore';
 import { readWorktreeBlocks, rebuildRegistry } from '../ops/rebuild';
 import { applyReconcile, snapshotForReconcile } from '../ops/reconcile';
+import { compareText } from '../core/compare';
 
 export interface DoctorOptions {
   fix: boolean;
@@ -163,7 +164,7 @@ async function gather(ctx: Context, store: RegistryStore): Promise<Gathered> {
 
 /** The older of two claims on one port, or of two ports for one (worktree, service), stays. */
 function duplicateLosers(registry: Registry): Allocation[] {
-  const byAge = registry.allocations.map((a, i) => ({ a, i })).sort((x, y) => x.a.allocated_at.localeCompare(y.a.allocated_at) || x.i - y.i);
+  const byAge = registry.allocations.map((a, i) => ({ a, i })).sort((x, y) => compareText(x.a.allocated_at, y.a.allocated_at) || x.i - y.i);
   const ports = new Set<number>();
   const owners = new Set<string>();
   const losers: Allocation[] = [];

@@ -8,6 +8,7 @@ import type { Allocation } from '../core/registry-schema';
 import { ExitCode, NotFoundError } from '../errors';
 import { renderTable } from '../output';
 import { refreshHealth, type PortHealth } from '../ops/health-check';
+import { compareText } from '../core/compare';
 
 export interface HealthOptions {
   worktree?: string;
@@ -32,7 +33,7 @@ export async function health(ctx: Context, options: HealthOptions): Promise<numb
     return ExitCode.ok;
   }
   const results = (await refreshHealth(ctx, select, { timeoutMs: options.timeoutMs })).sort(
-    (a, b) => a.allocation.port - b.allocation.port || a.allocation.worktree.localeCompare(b.allocation.worktree),
+    (a, b) => a.allocation.port - b.allocation.port || compareText(a.allocation.worktree, b.allocation.worktree),
   );
   const notHealthy = results.filter((r) => r.allocation.health_status !== 'healthy');
   if (ctx.out.json) {

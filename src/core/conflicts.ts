@@ -6,6 +6,7 @@
  */
 import { worktreeOf } from './health-status';
 import type { Allocation, Registry } from './registry-schema';
+import { compareText } from './compare';
 
 export const CONFLICT_KINDS = [
   'registry_conflict',
@@ -142,7 +143,7 @@ function registryConflicts(allocations: readonly Allocation[]): Conflict[] {
   const found: Conflict[] = [];
   for (const [port, holders] of byPort) {
     if (holders.length < 2) continue;
-    const [keeper, ...others] = [...holders].sort((a, b) => a.allocated_at.localeCompare(b.allocated_at));
+    const [keeper, ...others] = [...holders].sort((a, b) => compareText(a.allocated_at, b.allocated_at));
     const newer = others[others.length - 1]!;
     found.push(
       conflict(

@@ -6,6 +6,7 @@
  * other than a-z, 0-9 and `-` becomes one `-`, leading and trailing `-` are dropped, at most 63
  * characters; a name with nothing left is `x`. `Feature_X` → `feature-x`, `v1.2` → `v1-2`.
  */
+import { compareText } from './compare';
 
 export const DEFAULT_PROXY_PORT = 7355;
 
@@ -58,7 +59,7 @@ export function dnsLabel(name: string): string {
 /** Routes in a stable order: repository, worktree, then the worktree's service order. */
 export function buildRoutingTable(sources: readonly RouteSource[]): RoutingTable {
   const routes: Route[] = [];
-  for (const source of [...sources].sort((a, b) => a.repoName.localeCompare(b.repoName) || a.registry.localeCompare(b.registry))) {
+  for (const source of [...sources].sort((a, b) => compareText(a.repoName, b.repoName) || compareText(a.registry, b.registry))) {
     const order = new Map((source.serviceOrder ?? []).map((s, i) => [s, i]));
     const byWorktree = new Map<string, RouteSource['allocations'][number][]>();
     for (const a of source.allocations) {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { childProcess } from './child-process';
 import { processStartTime } from './process-info';
+import { compareText } from '../core/compare';
 
 export interface Listener {
   port: number;
@@ -40,7 +41,7 @@ export async function findListeners(ports?: Iterable<number>): Promise<Listener[
   const raw = await listRawListeners();
   const selected = wanted === null ? raw : raw.filter((l) => wanted.has(l.port));
   if (process.platform === 'linux') resolveInodeOwners(selected);
-  return selected.map(toListener).sort((a, b) => a.port - b.port || a.family - b.family || a.address.localeCompare(b.address));
+  return selected.map(toListener).sort((a, b) => a.port - b.port || a.family - b.family || compareText(a.address, b.address));
 }
 
 function toListener(raw: RawListener): Listener {

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { LockTimeoutError } from '../errors';
 import { writeFileAtomic } from './atomic-write';
 import { acquireLock, type LockHandle, type LockOptions } from './lock';
+import { compareText } from '../core/compare';
 
 export interface IndexedRegistry {
   /** Absolute path of the registry file. */
@@ -122,7 +123,7 @@ export function listIndexedRegistries(env: NodeJS.ProcessEnv): IndexedRegistry[]
       // a half-visible or unreadable entry: skipped
     }
   }
-  return entries.sort((a, b) => a.registry.localeCompare(b.registry));
+  return entries.sort((a, b) => compareText(a.registry, b.registry));
 }
 
 /**

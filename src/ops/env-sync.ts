@@ -11,6 +11,7 @@ import { composeProjectName } from '../core/project-name';
 import { DEFAULT_PROXY_PORT, dnsLabel, urlOf } from '../core/proxy-routes';
 import { writeWorktreeEnv } from '../io/env-file';
 import { runGit, type RepoInfo } from '../io/git';
+import { compareText } from '../core/compare';
 
 export function repoName(repo: RepoInfo): string {
   const base = repo.mainRoot ? path.basename(repo.mainRoot) : path.basename(repo.commonDir);
@@ -25,7 +26,7 @@ export function envVarsFor(
 ): [string, string][] {
   const order = new Map(config.services.map((s, i) => [s.name, i]));
   const sorted = [...allocations].sort(
-    (a, b) => (order.get(a.service) ?? 1e6) - (order.get(b.service) ?? 1e6) || a.service.localeCompare(b.service),
+    (a, b) => (order.get(a.service) ?? 1e6) - (order.get(b.service) ?? 1e6) || compareText(a.service, b.service),
   );
   const vars: [string, string][] = sorted.map((a) => [config.services.find((s) => s.name === a.service)?.env ?? defaultEnvName(a.service), String(a.port)]);
   // The proxy port from the config only: PORTS_PROXY_PORT differs between shells and would make the block flip.

@@ -20,6 +20,7 @@ import {
   type IndexedRegistry,
 } from '../io/machine-index';
 import { repoName } from './env-sync';
+import { compareText } from '../core/compare';
 
 /** This registry's entry in the index; outside a repository (`--registry` alone), the registry's folder stands for it. */
 export async function indexEntryFor(ctx: Context, registryFile: string): Promise<IndexedRegistry> {
@@ -130,6 +131,6 @@ export async function machineAllocations(ctx: Context): Promise<{ records: Machi
     else if (read.state === 'unreadable') unreadable.push({ registry: entry.registry, reason: read.reason });
     else for (const r of read.records) records.push({ ...r, repo: typeof r.repo === 'string' ? r.repo : entry.repo, registry: entry.registry });
   }
-  records.sort((a, b) => a.repo.localeCompare(b.repo) || a.port - b.port);
+  records.sort((a, b) => compareText(a.repo, b.repo) || a.port - b.port);
   return { records, unreadable, gone, index: indexDir(ctx.env) };
 }
