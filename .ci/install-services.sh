@@ -1,12 +1,12 @@
 #!/bin/sh
 # Installs the real servers the integration tests start on free ports of their own:
-# redis-server and PostgreSQL from Debian's packages, and Chromium for the dashboard's browser
-# test (driven by playwright-core, which never downloads a browser of its own). Idempotent: `apt-get update` runs only
+# redis-server and PostgreSQL from Debian's packages (.ci/install-chromium.sh installs the
+# browser for the dashboard test). Idempotent: `apt-get update` runs only
 # when a package is missing, and the system services Debian starts on install are stopped,
 # because tests never use them (and they would hold 6379/5432, which are inside default ranges).
 set -eu
 
-PACKAGES="redis-server postgresql chromium"
+PACKAGES="redis-server postgresql"
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
@@ -42,7 +42,7 @@ if [ -n "$missing" ]; then
   as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing
 else
-  echo "install-services: redis-server, postgresql and chromium already installed" >&2
+  echo "install-services: redis-server and postgresql already installed" >&2
 fi
 
 # Services that did start anyway (systemd hosts, earlier installs) are stopped; tests start their own.
