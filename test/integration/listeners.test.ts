@@ -113,13 +113,15 @@ describe('findListeners on real sockets', () => {
     const server = await track(startSilentTcpServer('127.0.0.1'));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ports-unprivileged-'));
     try {
-      for (const name of ['listeners', 'process-info', 'child-process']) {
-        const source = fs.readFileSync(path.join(__dirname, '../../src/io', `${name}.ts`), 'utf8');
+      // The modules listeners.ts loads, in the same folder layout as src/.
+      for (const name of ['io/listeners', 'io/process-info', 'io/child-process', 'core/compare']) {
+        const source = fs.readFileSync(path.join(__dirname, '../../src', `${name}.ts`), 'utf8');
         const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+        fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true, mode: 0o755 });
         fs.writeFileSync(path.join(dir, `${name}.js`), js.outputText);
       }
       fs.chmodSync(dir, 0o755);
-      const script = `require(${JSON.stringify(path.join(dir, 'listeners.js'))}).findListeners([${server.port}]).then((l) => console.log(JSON.stringify(l)))`;
+      const script = `require(${JSON.stringify(path.join(dir, 'io', 'listeners.js'))}).findListeners([${server.port}]).then((l) => console.log(JSON.stringify(l)))`;
       const run = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', script], { encoding: 'utf8', cwd: '/' });
       expect(run.stderr).toBe('');
       const seen = JSON.parse(run.stdout) as Listener[];

@@ -116,7 +116,7 @@ describe('architecture', () => {
     if (long.length) throw new Error(`Files over ${MAX_LINES} lines:\n${long.join('\n')}`);
   });
 
-  test('no src file orders text with localeCompare (ICU's collator costs ~8 ms on first use; core/compare.ts)', () => {
+  test('no src file orders text with localeCompare (the ICU collator costs ~8 ms on first use; core/compare.ts)', () => {
     const users = files.filter((file) => !file.endsWith(`core${path.sep}compare.ts`) && /\.localeCompare\(/.test(fs.readFileSync(file, 'utf8'))).map(rel);
     expect(users).toEqual([]);
   });
