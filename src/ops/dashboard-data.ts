@@ -10,7 +10,9 @@ import { findListeners, type Listener } from '../io/listeners';
 import { canConnect } from '../io/port-probe';
 
 const CACHE_MS = 2000;
-const CONNECT_TIMEOUT_MS = 300;
+// A stopped service refuses at once; the timeout only bounds a hung one. 300 ms was too short on
+// a loaded machine, where the event loop itself can lag that long and call a running app down.
+const CONNECT_TIMEOUT_MS = 1000;
 const PROBE_CONCURRENCY = 8;
 
 export interface DashboardService {

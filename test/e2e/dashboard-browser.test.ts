@@ -55,7 +55,8 @@ describeIfChromium('the dashboard in Chromium', () => {
     for (const worktree of ['feature-cart', 'fix-login']) {
       for (const service of ['web', 'api', 'database', 'cache']) await page.waitForSelector(row(worktree, service));
     }
-    expect(await page.textContent(`${row('feature-cart')} .health`)).toBe('up');
+    // Health is a live TCP check pushed with each snapshot: wait for the running app to show up.
+    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === 'up', `${row('feature-cart')} .health`, { timeout: 10_000 });
     expect(await page.textContent(`${row('fix-login')} .health`)).toBe('down');
     expect(await page.textContent(`${row('feature-cart')} td[data-label="Port"]`)).toBe(String(webPort(shop, shop.wt('feature-cart'))));
     expect(await page.textContent(`${row('feature-cart')} td[data-label="Process"]`)).toBe(`${devServer.pid} node dev-server.js webshop/feature-cart ${webPort(shop, shop.wt('feature-cart'))}`);
