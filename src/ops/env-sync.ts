@@ -48,10 +48,17 @@ export async function projectNameFor(ctx: Context, worktreeRoot: string): Promis
 export function trackedEnvFile(ctx: Context, worktreeRoot: string, envFile: string): string | null {
   const file = path.resolve(worktreeRoot, envFile);
   if (!fs.existsSync(file)) return null;
+  // One answer per run: an allocation asks before its commit and again when it writes the file.
+  let known = trackedAnswers.get(ctx);
+  if (!known) trackedAnswers.set(ctx, (known = new Map()));
+  if (known.has(file)) return known.get(file)!;
   const relative = path.relative(worktreeRoot, file).split(path.sep).join('/');
-  if (relative.startsWith('..')) return null;
-  return runGit(['ls-files', '--error-unmatch', '--', relative], worktreeRoot, ctx.env).status === 0 ? relative : null;
+  const tracked = !relative.startsWith('..') && runGit(['ls-files', '--error-unmatch', '--', relative], worktreeRoot, ctx.env).status === 0 ? relative : null;
+  known.set(file, tracked);
+  return tracked;
 }
+
+const trackedAnswers = new WeakMap<Context, Map<string, string | null>>();
 
 /** What to do about a tracked env file, in one line. */
 export function trackedEnvAdvice(relative: string): string {
