@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import type { Context } from '../context';
 import type { Allocation } from '../core/registry-schema';
 import { UsageError } from '../errors';
+import { startTerminalWitness } from '../io/terminal-witness';
 import { ensureDeclaredServices } from '../ops/ensure';
 import { envVarsFor, projectNameFor } from '../ops/env-sync';
 
@@ -38,8 +39,6 @@ const FORWARDED = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2
 );
 /** Signals a terminal sends to its whole foreground process group (Ctrl-C, Ctrl-\\, Ctrl-Z): CMD may have it already. */
 const FROM_TERMINAL: readonly NodeJS.Signals[] = ['SIGINT', 'SIGQUIT', 'SIGTSTP'];
-/** How long to wait for the group witness to say whether a terminal signal reached the whole group. */
-const WITNESS_WAIT_MS = 150;
 
 export async function exec(ctx: Context, options: ExecOptions): Promise<number> {
   const [file, ...args] = options.command;
@@ -56,28 +55,11 @@ export async function exec(ctx: Context, options: ExecOptions): Promise<number> 
 /**
  * On a terminal, Ctrl-C reaches CMD directly (same process group), and a second SIGINT makes
  * `docker compose up` kill instead of stop; yet a `kill -INT` sent to ports alone must reach CMD.
- * Node cannot tell who sent a signal, so a tiny shell in the same process group witnesses
- * group-wide terminal signals: if it got the signal too, CMD did, and it is not sent again.
+ * The terminal witness (io/terminal-witness) tells the two apart.
  */
-function startGroupWitness(onSignal: (signal: NodeJS.Signals) => void): () => void {
-  const traps = FROM_TERMINAL.map((s) => `trap 'echo ${s}; t=1' ${s.slice(3)};`).join(' ');
-  // `read` returns when a trap runs; end only at EOF, that is when ports has gone.
-  const witness = spawn('sh', ['-c', `${traps} while :; do t=; read -r _ || [ -n "$t" ] || exit 0; done`], { stdio: ['pipe', 'pipe', 'ignore'] });
-  witness.on('error', () => undefined);
-  witness.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    for (const line of chunk.split('\n')) if ((FROM_TERMINAL as readonly string[]).includes(line)) onSignal(line as NodeJS.Signals);
-  });
-  witness.unref();
-  (witness.stdout as unknown as { unref?: () => void }).unref?.();
-  (witness.stdin as unknown as { unref?: () => void }).unref?.();
-  return () => {
-    witness.stdin!.end();
-    witness.kill('SIGKILL');
-  };
-}
-
-function runForwardingSignals(ctx: Context, file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+async function runForwardingSignals(ctx: Context, file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const onTerminal = process.stdin.isTTY === true || process.stdout.isTTY === true || process.stderr.isTTY === true;
+  const witness = onTerminal ? await startTerminalWitness(FROM_TERMINAL) : undefined;
   return new Promise((resolve) => {
     const child = spawn(file, args, { cwd: ctx.cwd, env, stdio: 'inherit', shell: false });
     const send = (signal: NodeJS.Signals) => {
@@ -89,37 +71,13 @@ function runForwardingSignals(ctx: Context, file: string, args: string[], env: N
       // ports stops with CMD, so the shell sees the job stopped and `fg` resumes both.
       if (signal === 'SIGTSTP' || signal === 'SIGTTIN' || signal === 'SIGTTOU') process.kill(process.pid, 'SIGSTOP');
     };
-    // Terminal signals: the witness's word and ours may come in either order.
-    const waiting = new Map<NodeJS.Signals, NodeJS.Timeout>();
-    const witnessed = new Map<NodeJS.Signals, number>();
-    const stopWitness = onTerminal
-      ? startGroupWitness((signal) => {
-          const timer = waiting.get(signal);
-          if (timer) {
-            clearTimeout(timer);
-            waiting.delete(signal);
-            if (signal === 'SIGTSTP') process.kill(process.pid, 'SIGSTOP');
-          } else witnessed.set(signal, Date.now());
-        })
-      : () => undefined;
     const handlers = FORWARDED.map((signal) => {
       const handler = () => {
-        if (!onTerminal || !FROM_TERMINAL.includes(signal)) return send(signal);
-        const seen = witnessed.get(signal);
-        if (seen !== undefined && Date.now() - seen < WITNESS_WAIT_MS * 4) {
-          witnessed.delete(signal);
-          if (signal === 'SIGTSTP') process.kill(process.pid, 'SIGSTOP');
-          return;
-        }
-        if (!waiting.has(signal)) {
-          waiting.set(
-            signal,
-            setTimeout(() => {
-              waiting.delete(signal);
-              send(signal);
-            }, WITNESS_WAIT_MS),
-          );
-        }
+        if (!witness || !FROM_TERMINAL.includes(signal)) return send(signal);
+        void witness.sawGroupSignal(signal).then((sawIt) => {
+          if (!sawIt) send(signal);
+          else if (signal === 'SIGTSTP') process.kill(process.pid, 'SIGSTOP');
+        });
       };
       process.on(signal, handler);
       return () => process.off(signal, handler);
@@ -129,8 +87,7 @@ function runForwardingSignals(ctx: Context, file: string, args: string[], env: N
       if (settled) return;
       settled = true;
       handlers.forEach((off) => off());
-      waiting.forEach((timer) => clearTimeout(timer));
-      stopWitness();
+      witness?.stop();
       // Die of the same signal, so a shell loop sees death-by-signal (Ctrl-C ends `while …; do ports exec …; done`).
       // Node ignores PIPE and would open its inspector on USR1: those fall back to 128+N.
       if (diedOf && diedOf !== 'SIGUSR1' && diedOf !== 'SIGPIPE') process.kill(process.pid, diedOf);

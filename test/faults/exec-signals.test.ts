@@ -119,18 +119,7 @@ describe('on a terminal', () => {
     const script = execOnPty(log, 'die-on', 'SIGINT');
     await until('the command to start on the terminal', () => logOf(log).includes('ready'));
     const portsPid = Number(logOf(log)[0]!.split(' ')[1]);
-    const commandPid = Number(
-      fs
-        .readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .find((p) => {
-          try {
-            return fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(portsPid) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(reporter);
-          } catch {
-            return false;
-          }
-        }),
-    );
+    const commandPid = childrenOf(portsPid).find((pid) => commandLine(pid).includes(reporter))!;
     expect(alive(portsPid)).toBe(true);
     expect(alive(commandPid)).toBe(true);
     process.kill(portsPid, 'SIGINT');
@@ -148,4 +137,57 @@ describe('on a terminal', () => {
     expect(await exited).toBe(0);
     expect(logOf(log).filter((l) => l === 'SIGINT')).toEqual(['SIGINT']);
   });
+
+  onPty('a Ctrl-C reaches the command exactly once even when the witness gets no CPU in time (a loaded machine)', async () => {
+    const log = path.join(tempDir('ports-exec-'), 'pty-starved.log');
+    const script = execOnPty(log, 'exit-on', 'SIGINT');
+    await until('the command to start on the terminal', () => logOf(log).includes('ready'));
+    const portsPid = Number(logOf(log)[0]!.split(' ')[1]);
+    const witnesses = childrenOf(portsPid).filter((pid) => commandLine(pid).startsWith('sh'));
+    expect(witnesses).toHaveLength(1);
+    // The scheduler may leave the witness unrun for longer than any wait: here, forever.
+    process.kill(witnesses[0]!, 'SIGSTOP');
+    const exited = new Promise<number | null>((resolve) => script.once('close', (code) => resolve(code)));
+    script.stdin!.write('\x03');
+    expect(await exited).toBe(0);
+    expect(logOf(log).filter((l) => l.startsWith('SIG'))).toEqual(['SIGINT']);
+  });
+
+  onPty('Ctrl-C, Ctrl-C, Ctrl-\\ typed one after another each reach the command once', async () => {
+    const log = path.join(tempDir('ports-exec-'), 'pty-three.log');
+    const script = execOnPty(log, 'exit-on', 'SIGQUIT');
+    await until('the command to start on the terminal', () => logOf(log).includes('ready'));
+    const exited = new Promise<number | null>((resolve) => script.once('close', (code) => resolve(code)));
+    script.stdin!.write('\x03');
+    await until('the first Ctrl-C', () => logOf(log).includes('SIGINT'));
+    await new Promise((r) => setTimeout(r, 200));
+    script.stdin!.write('\x03');
+    await until('the second Ctrl-C', () => logOf(log).filter((l) => l === 'SIGINT').length === 2);
+    await new Promise((r) => setTimeout(r, 200));
+    script.stdin!.write('\x1c');
+    expect(await exited).toBe(0);
+    expect(logOf(log).filter((l) => l.startsWith('SIG'))).toEqual(['SIGINT', 'SIGINT', 'SIGQUIT']);
+  });
 });
+
+function childrenOf(parent: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1] === String(parent);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function commandLine(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
