@@ -72,12 +72,14 @@ export class Forwarder {
     attempt(this.order(port));
   }
 
-  /** Forwards an Upgrade request (WebSocket, h2c, …) and then pipes the two sockets. */
-  upgrade(req: http.IncomingMessage, client: net.Socket, head: Buffer, port: number, onDown: (failure: ForwardFailure) => void): void {
+  /**
+   * A connection to the dev server on `port`, on whichever loopback address it listens; `onDown`
+   * when neither accepts it.
+   */
+  connect(port: number, onConnected: (upstream: net.Socket) => void, onDown: (failure: ForwardFailure) => void): void {
     const attempt = (hosts: Loopback[]): void => {
       const host = hosts[0] as Loopback;
-      const upstream = net.connect({ host, port });
-      upstream.setNoDelay(true);
+      const upstream = net.connect({ host, port, noDelay: true });
       const fail = (error: NodeJS.ErrnoException) => {
         upstream.destroy();
         if (isRefused(error) && hosts.length > 1) return attempt(hosts.slice(1));
@@ -87,18 +89,34 @@ export class Forwarder {
       upstream.once('connect', () => {
         upstream.off('error', fail);
         this.addressByPort.set(port, host);
-        upstream.write(upgradeHead(req));
-        if (head.length) upstream.write(head);
-        upstream.pipe(client).pipe(upstream);
-        upstream.on('error', () => client.destroy());
-        client.on('error', () => upstream.destroy());
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
+        onConnected(upstream);
       });
     };
-    client.setNoDelay(true);
     attempt(this.order(port));
   }
+
+  /** Forwards an Upgrade request (WebSocket, h2c, …) and then pipes the two sockets. */
+  upgrade(req: http.IncomingMessage, client: net.Socket, head: Buffer, port: number, onDown: (failure: ForwardFailure) => void): void {
+    client.setNoDelay(true);
+    this.connect(
+      port,
+      (upstream) => {
+        upstream.write(upgradeHead(req));
+        if (head.length) upstream.write(head);
+        splice(client, upstream);
+      },
+      onDown,
+    );
+  }
+}
+
+/** Pipes two sockets both ways; when one fails or closes, the other goes too. */
+export function splice(client: net.Socket, upstream: net.Socket): void {
+  upstream.pipe(client).pipe(upstream);
+  upstream.on('error', () => client.destroy());
+  client.on('error', () => upstream.destroy());
+  client.on('close', () => upstream.destroy());
+  upstream.on('close', () => client.destroy());
 }
 
 /** What `pipe` does, with fewer listeners per response: backpressure, end, error. */

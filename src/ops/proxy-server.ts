@@ -6,13 +6,14 @@
  * and the dashboard").
  */
 import * as http from 'node:http';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import { resolveHost, type Resolution } from '../core/proxy-routes';
 import { ConflictError } from '../errors';
 import { DashboardFeed, PAGE_HEADERS } from './dashboard-feed';
 import { LiveRoutes } from './live-routes';
 import { Forwarder, type ForwardFailure } from './proxy-forward';
 import { ambiguousPage, downPage, unknownPage } from './proxy-pages';
+import { acceptConnection, type TunnelRouting } from './proxy-tunnel';
 
 export interface ProxyOptions {
   env: NodeJS.ProcessEnv;
@@ -29,7 +30,7 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-function listen(server: http.Server, port: number, host: string): Promise<number> {
+function listen(server: net.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     server.once('error', onError);
@@ -102,18 +103,31 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     });
   };
 
-  const make = (): http.Server => {
-    const server = http.createServer({ keepAlive: true, noDelay: true }, onRequest);
-    server.on('upgrade', onUpgrade);
-    server.on('connection', (socket) => {
+  // Node's HTTP server parses what the fast path hands over (proxy-tunnel); it listens on nothing itself.
+  const httpServer = http.createServer({ keepAlive: true, noDelay: true }, onRequest);
+  httpServer.on('upgrade', onUpgrade);
+  httpServer.on('clientError', (_error, socket) => socket.destroy());
+  const routing: TunnelRouting = {
+    portFor(host) {
+      const target = resolve(host);
+      return target.kind === 'route' && target.route.port !== port ? target.route.port : null;
+    },
+    handOver(socket, read) {
+      socket.unshift(read);
+      httpServer.emit('connection', socket);
+      socket.resume();
+    },
+  };
+  const make = (): net.Server => {
+    const server = net.createServer({ noDelay: true }, (socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
+      acceptConnection(socket, routing, forwarder);
     });
-    server.on('clientError', (_error, socket) => socket.destroy());
     return server;
   };
 
-  const servers: http.Server[] = [];
+  const servers: net.Server[] = [];
   const addresses: string[] = [];
   const notes: string[] = [];
   const shutdown = async (): Promise<void> => {

@@ -228,6 +228,149 @@ describe('ports proxy routing by Host name', () => {
   });
 });
 
+describe('ports proxy passing a connection through (one dev-server connection per client connection)', () => {
+  /** A dev server on the `api` port of Feature_One that answers each request with what it received. */
+  let api: { port: number; received: string[]; sockets: Set<net.Socket>; server: http.Server };
+  beforeAll(async () => {
+    const port = alpha.allocationsOf(alpha.wt('Feature_One')).find((a) => a.service === 'api')!.port;
+    const received: string[] = [];
+    const sockets = new Set<net.Socket>();
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.setEncoding('latin1').on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        const seen = JSON.stringify({ method: req.method, url: req.url, xff: req.headers['x-forwarded-for'], xfh: req.headers['x-forwarded-host'], xfp: req.headers['x-forwarded-proto'], body, trailer: req.trailers['x-trailer'] });
+        received.push(seen);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(seen) });
+        res.end(seen);
+      });
+    });
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    api = { port, received, sockets, server };
+  });
+  afterAll(async () => {
+    for (const s of api.sockets) s.destroy();
+    await new Promise((resolve) => api.server.close(resolve));
+  });
+
+  const host = () => `api.feature-one.localhost:${proxy.port}`;
+  const connect = () =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port: proxy.port }, () => resolve(socket));
+      socket.on('error', reject);
+    });
+  /** The bodies of the next `count` responses (each with a Content-Length), in order. */
+  const responses = (socket: net.Socket, count: number) =>
+    new Promise<Array<{ status: number; body: Record<string, unknown> }>>((resolve, reject) => {
+      let text = '';
+      const found: Array<{ status: number; body: Record<string, unknown> }> = [];
+      const onData = (d: Buffer) => {
+        text += d.toString('latin1');
+        for (;;) {
+          const end = text.indexOf('\r\n\r\n');
+          const length = /content-length: (\d+)/i.exec(text.slice(0, end))?.[1];
+          if (end === -1 || length === undefined || text.length < end + 4 + Number(length)) break;
+          found.push({ status: Number(text.slice(9, 12)), body: JSON.parse(text.slice(end + 4, end + 4 + Number(length))) });
+          text = text.slice(end + 4 + Number(length));
+        }
+        if (found.length >= count) {
+          socket.off('data', onData);
+          resolve(found);
+        }
+      };
+      socket.on('data', onData);
+      socket.once('close', () => reject(new Error(`closed after ${found.length} of ${count} responses`)));
+    });
+
+  it('carries GETs, a sized body and a chunked body with a trailer, pipelined or dribbled, each with X-Forwarded-*', async () => {
+    const socket = await connect();
+    try {
+      const requests = [
+        `GET /one HTTP/1.1\r\nHost: ${host()}\r\nX-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Host: evil.example\r\n\r\n`,
+        `POST /two HTTP/1.1\r\nHost: ${host()}\r\nContent-Length: 11\r\n\r\nhello\r\n\r\nGE`,
+        `POST /three HTTP/1.1\r\nHost: ${host()}\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-Trailer: yes\r\n\r\n`,
+        `GET /four HTTP/1.1\r\nHost: ${host()}\r\n\r\n`,
+      ];
+      // All four in one write: the proxy must find each head behind the body before it.
+      const together = responses(socket, 4);
+      socket.write(requests.join(''));
+      const first = await together;
+      // The same four again, one byte per write, on the same connection.
+      const dribbled = responses(socket, 4);
+      const bytes = Buffer.from(requests.join(''), 'latin1');
+      for (let i = 0; i < bytes.length; i++) {
+        socket.write(bytes.subarray(i, i + 1));
+        if (i % 16 === 0) await new Promise((r) => setImmediate(r));
+      }
+      const second = await dribbled;
+      for (const replies of [first, second]) {
+        expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+        expect(replies.map((r) => [r.body.method, r.body.url, r.body.body, r.body.trailer ?? null])).toEqual([
+          ['GET', '/one', '', null],
+          ['POST', '/two', 'hello\r\n\r\nGE', null],
+          ['POST', '/three', 'abc0123456789abcdef', 'yes'],
+          ['GET', '/four', '', null],
+        ]);
+        expect(replies[0]!.body).toMatchObject({ xff: '10.1.2.3, 127.0.0.1', xfh: host(), xfp: 'http' });
+        for (const r of replies.slice(1)) expect(r.body).toMatchObject({ xff: '127.0.0.1', xfh: host(), xfp: 'http' });
+      }
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it("passes the dev server's response on byte for byte", async () => {
+    const port = alpha.allocationsOf(alpha.wt('Feature_One')).find((a) => a.service === 'cache')!.port;
+    // No Date, odd header case, a reason phrase of its own: what Node's HTTP server would have rewritten.
+    const raw = 'HTTP/1.1 203 Quite Fine\r\nx-ODD-Case: 1\r\nContent-Length: 5\r\n\r\nfive!';
+    const server = net.createServer((s) => s.once('data', () => s.write(raw)));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const socket = await connect();
+    try {
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      socket.write(`GET / HTTP/1.1\r\nHost: cache.feature-one.localhost:${proxy.port}\r\n\r\n`);
+      await waitFor('the whole response', () => got.length >= raw.length, 5000);
+      expect(got).toBe(raw);
+    } finally {
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('closes the connection when a later request on it names another host, and sends that request nowhere', async () => {
+    const socket = await connect();
+    try {
+      const first = responses(socket, 1);
+      socket.write(`GET /mine HTTP/1.1\r\nHost: ${host()}\r\n\r\n`);
+      expect((await first)[0]!.body.url).toBe('/mine');
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.write(`GET /theirs HTTP/1.1\r\nHost: web.feature-one.localhost:${proxy.port}\r\n\r\n`);
+      await closed;
+      expect(api.received.some((r) => r.includes('/theirs'))).toBe(false);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('gives a first request that arrives in pieces to the full proxy, which still routes it', async () => {
+    const socket = await connect();
+    try {
+      const reply = responses(socket, 1);
+      socket.write(`GET /pieces HTTP/1.1\r\nHo`);
+      await new Promise((r) => setTimeout(r, 50));
+      socket.write(`st: ${host()}\r\n\r\n`);
+      expect((await reply)[0]!.body).toMatchObject({ url: '/pieces', xff: '127.0.0.1', xfh: host(), xfp: 'http' });
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
 describe('ports url', () => {
   it("prints the worktree's URLs, the short form of the first service, and JSON", () => {
     const dir = alpha.wt('Feature_One');
