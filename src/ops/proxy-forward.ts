@@ -110,13 +110,24 @@ export class Forwarder {
   }
 }
 
-/** Pipes two sockets both ways; when one fails or closes, the other goes too. */
+/** Pipes two sockets both ways, until both are done. */
 export function splice(client: net.Socket, upstream: net.Socket): void {
   upstream.pipe(client).pipe(upstream);
-  upstream.on('error', () => client.destroy());
-  client.on('error', () => upstream.destroy());
-  client.on('close', () => upstream.destroy());
-  upstream.on('close', () => client.destroy());
+  bindLifetimes(client, upstream);
+}
+
+/**
+ * An abrupt end of either socket (an error, a reset, a close before its end) takes the other
+ * along; a clean end is passed on after the data that came before it (by `pipe` or `end`).
+ */
+export function bindLifetimes(client: net.Socket, upstream: net.Socket): void {
+  for (const [one, other] of [
+    [client, upstream],
+    [upstream, client],
+  ] as const) {
+    one.on('error', () => other.destroy());
+    one.on('close', () => (one.readableEnded ? other.end() : other.destroy()));
+  }
 }
 
 /** What `pipe` does, with fewer listeners per response: backpressure, end, error. */

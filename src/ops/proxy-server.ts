@@ -119,7 +119,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     },
   };
   const make = (): net.Server => {
-    const server = net.createServer({ noDelay: true }, (socket) => {
+    // Half-open like Node's HTTP server: a client that ends its side still gets the response.
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       acceptConnection(socket, routing, forwarder);

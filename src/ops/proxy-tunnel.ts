@@ -11,7 +11,7 @@
  */
 import type * as net from 'node:net';
 import { ChunkedBody, MAX_HEAD_BYTES, parseRequestHead, type Framing } from '../core/http-head';
-import type { Forwarder } from './proxy-forward';
+import { bindLifetimes, type Forwarder } from './proxy-forward';
 
 export interface TunnelRouting {
   /** The dev server's port for a request naming `host`, or null when the HTTP server should answer it. */
@@ -22,9 +22,15 @@ export interface TunnelRouting {
 
 const CRLF2 = Buffer.from('\r\n\r\n', 'latin1');
 
+/** How long a new connection may stay silent before its first request (Node's HTTP server: headersTimeout). */
+const FIRST_REQUEST_TIMEOUT_MS = 60_000;
+
 export function acceptConnection(socket: net.Socket, routing: TunnelRouting, forwarder: Forwarder): void {
+  socket.on('error', () => socket.destroy());
+  socket.setTimeout(FIRST_REQUEST_TIMEOUT_MS, () => socket.destroy());
   socket.once('data', (first: Buffer) => {
     socket.pause();
+    socket.setTimeout(0);
     const handOver = () => routing.handOver(socket, first);
     const end = first.indexOf(CRLF2);
     if (end === -1) return handOver();
@@ -63,10 +69,7 @@ class RequestStream {
   start(head: Buffer, framing: Framing, rest: Buffer): void {
     const { client, upstream } = this;
     upstream.pipe(client);
-    upstream.on('error', () => client.destroy());
-    upstream.on('close', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-    client.on('close', () => upstream.destroy());
+    bindLifetimes(client, upstream);
     client.on('end', () => upstream.end());
     this.send(head);
     this.beginBody(framing);

@@ -357,6 +357,39 @@ describe('ports proxy passing a connection through (one dev-server connection pe
     }
   });
 
+  it('survives clients that reset the connection before, during and after a request', async () => {
+    for (const when of ['before', 'during', 'after']) {
+      const socket = await connect();
+      if (when !== 'before') socket.write(`GET /reset HTTP/1.1\r\nHost: ${host()}\r\n${when === 'after' ? '\r\n' : ''}`);
+      if (when === 'after') await responses(socket, 1);
+      socket.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await request(at('api.feature-one.localhost', '/still'))).status).toBe(200);
+  });
+
+  it('answers a client that ends its side after the request, and hands a slow reader all of a response the dev server closed after', async () => {
+    const port = alpha.allocationsOf(alpha.wt('Feature_One')).find((a) => a.service === 'cache')!.port;
+    const big = 'x'.repeat(8 * 1024 * 1024);
+    const server = net.createServer((s) => s.once('data', () => s.end(`HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`)));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const socket = await connect();
+    try {
+      socket.end(`GET /big HTTP/1.1\r\nHost: cache.feature-one.localhost:${proxy.port}\r\nConnection: close\r\n\r\n`);
+      // Read nothing for a while: the dev server has long closed when the reader starts.
+      socket.pause();
+      await new Promise((r) => setTimeout(r, 500));
+      let got = 0;
+      socket.on('data', (d: Buffer) => (got += d.length));
+      socket.resume();
+      await new Promise((resolve) => socket.once('close', resolve));
+      expect(got).toBe(big.length + `HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n`.length);
+    } finally {
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('gives a first request that arrives in pieces to the full proxy, which still routes it', async () => {
     const socket = await connect();
     try {
