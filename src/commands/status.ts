@@ -120,7 +120,7 @@ export async function status(ctx: Context, options: StatusOptions): Promise<numb
 /** `--machine`: every repository's allocations, read leniently and without locks; the index is not pruned here (reads never write). */
 async function machineStatus(ctx: Context): Promise<number> {
   const { records, unreadable, gone, index } = await machineAllocations(ctx);
-  for (const { registry, reason } of unreadable) ctx.out.warn(`ports: skipped ${registry}: cannot read it (${reason})`);
+  for (const { registry, reason } of unreadable) ctx.out.warn(`skipped ${registry}: cannot read it (${reason})`);
   for (const registry of gone) ctx.out.debug(`machine index: ${registry} is gone (its entry goes at the next allocation)`);
   if (ctx.out.json) {
     ctx.out.data(records);

@@ -87,7 +87,7 @@ export function joinMachine(ctx: Context, entry: IndexedRegistry): HeldElsewhere
   try {
     registerRegistry(ctx.env, entry);
   } catch (error) {
-    ctx.out.warn(`ports: could not record ${entry.registry} in the machine index: ${(error as Error).message}`);
+    ctx.out.warn(`could not record ${entry.registry} in the machine index: ${(error as Error).message}`);
   }
   const view = portsHeldElsewhere(ctx.env, entry.registry, { prune: true });
   for (const gone of view.gone) ctx.out.debug(`machine index: ${gone} is gone; its entry was removed`);
@@ -103,7 +103,7 @@ export function refreshEntry(ctx: Context, entry: IndexedRegistry, machine: bool
     if (machine) registerRegistry(ctx.env, entry);
     else unregisterRegistry(ctx.env, entry.registry);
   } catch (error) {
-    ctx.out.warn(`ports: could not record ${entry.registry} in the machine index: ${(error as Error).message}`);
+    ctx.out.warn(`could not record ${entry.registry} in the machine index: ${(error as Error).message}`);
   }
 }
 

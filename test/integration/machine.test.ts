@@ -162,7 +162,8 @@ describe('pruning and unreadable registries', () => {
     expect(fs.existsSync(entryFileFor(stateEnv, corrupt.registryFile))).toBe(true);
     const status = ports(['status', '--machine', '--json'], healthy.main, STATE);
     expect(status.status).toBe(0);
-    expect(status.stderr).toContain(`skipped ${corrupt.registryFile}`);
+    expect(status.stderr).toContain(`ports: warning: skipped ${corrupt.registryFile}`);
+    expect(status.stderr).not.toContain('ports: warning: ports:');
     expect((JSON.parse(status.stdout) as MachineRecord[]).some((r) => r.repo === healthy.main && r.port === web.start)).toBe(true);
   });
 });
