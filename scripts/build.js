@@ -47,6 +47,19 @@ const builtinsOnce = {
   },
 };
 
+/**
+ * One character outside ASCII anywhere in the bundle makes the source V8 gets a two-byte string:
+ * twice the memory, and bin/ports.js's read of 440 KB took 1.3-1.5 ms instead of 0.6-0.8 (Node 24).
+ * esbuild already escapes what is not ASCII in code (charset: 'ascii'); what it leaves is in
+ * comments, escaped here the same way.
+ */
+function asciiOnly(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  // eslint-disable-next-line no-control-regex -- everything outside ASCII, and only that
+  const escaped = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (escaped !== text) fs.writeFileSync(file, escaped);
+}
+
 async function build() {
   fs.rmSync(staging, { recursive: true, force: true });
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json'), '--outDir', staging], {
@@ -60,6 +73,7 @@ async function build() {
     outfile: path.join(staging, 'ports.cjs'),
     plugins: [vendorApart, builtinsOnce],
   });
+  asciiOnly(path.join(staging, 'ports.cjs'));
   for (const name of VENDOR) {
     await esbuild.build({
       ...common,
