@@ -1,8 +1,8 @@
 /**
  * SHA-256 of a short text as lower-case hex, in plain JavaScript. Every linked worktree's
  * COMPOSE_PROJECT_NAME ends with a hash of its path (core/project-name.ts), so the hook of every
- * `git worktree add` hashes; loading node:crypto for that cost 7.8 ms of the hook's 71.5 ms of
- * main-thread CPU on Node 24 (--cpu-prof, 8 runs), far more than the hashing. Same digits as
+ * `git worktree add` hashes; loading node:crypto for that cost the hook ~6 ms of CPU on Node 24
+ * (75.7 against 69.7 ms, medians of 30), far more than the hashing. Same digits as
  * node:crypto (test/unit/sha256.test.ts), so project names stay the same. Not for large inputs
  * or secrets.
  */
