@@ -1,7 +1,8 @@
 /**
  * The git edge: every git call of the tool is here. One `git rev-parse` call answers every path
  * question (current worktree, its git dir, the common dir); `git worktree list --porcelain`
- * lists live worktrees. Both are direct spawns, on the paths measured at start-up; simple-git
+ * lists live worktrees. Both are direct spawns, and both are read from git's own files first
+ * where those say it all (resolveRepoFromFiles, listWorktreesFromFiles); simple-git
  * runs the one call that changes the repository (`git worktree remove`). Every call strips
  * GIT_DIR, GIT_INDEX_FILE and friends: inside a hook git exports them, and they would redirect a
  * call aimed at another folder.
@@ -191,14 +192,18 @@ export function registryBase(commonDir: string): string {
   return worktree ? realpath(path.resolve(common, worktree)) : common;
 }
 
-export interface LiveWorktree {
+/** What reconcile needs of a worktree `git worktree list --porcelain` shows. */
+export interface WorktreeEntry {
   path: string;
-  head: string | null;
-  branch: string | null;
   bare: boolean;
-  detached: boolean;
   locked: boolean;
   prunable: boolean;
+}
+
+export interface LiveWorktree extends WorktreeEntry {
+  head: string | null;
+  branch: string | null;
+  detached: boolean;
 }
 
 export function parseWorktreeList(porcelain: string): LiveWorktree[] {
@@ -226,6 +231,53 @@ export function listWorktrees(cwd: string, env: NodeJS.ProcessEnv): LiveWorktree
     throw new PortsError(`git worktree list failed: ${stderr.trim()}`, { exitCode: ExitCode.usage, hint: 'Check that the repository is healthy (`git worktree list`).' });
   }
   return parseWorktreeList(stdout);
+}
+
+/**
+ * `git worktree list --porcelain` without its HEAD lines, read from the files git reads: the main
+ * worktree (the real common dir without `/.git`), then each `worktrees/<id>` whose `gitdir` file
+ * can be read (git skips the others), sorted by path as git sorts them: the path the file names
+ * without `/.git`; locked when `worktrees/<id>/locked` exists, else prunable when the `.git` file
+ * it names is gone. Spares reconcile its git spawn: Node 24, the hook of a new worktree while
+ * another was removed, CPU 69.7 → 65.5 ms, wall 64.9 → 61.8 ms (medians of 30). Null for what
+ * it does not cover — a bare repository, a separate git dir, core.worktree, a relative gitdir
+ * (git 2.48's worktree.useRelativePaths), an odd or unreadable file — and git is asked.
+ */
+export function listWorktreesFromFiles(repo: Pick<RepoInfo, 'commonDir' | 'bare'>): WorktreeEntry[] | null {
+  if (repo.bare) return null;
+  const common = realpath(repo.commonDir);
+  const core = readConfigCore(common);
+  if (path.basename(common) !== '.git' || /^\s*(worktree\s*=|bare\b(?!\s*=\s*false\s*$))/im.test(core)) return null;
+  const admin = path.join(common, 'worktrees');
+  let ids: string[];
+  try {
+    ids = fs.readdirSync(admin);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return null;
+    ids = [];
+  }
+  const linked: WorktreeEntry[] = [];
+  for (const id of ids) {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(admin, id, 'gitdir'), 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      return null;
+    }
+    if (text === '') continue;
+    // git trims trailing whitespace for the path, only CR and LF for the prunable check: the same here.
+    const gitFile = text.replace(/[\r\n]+$/, '');
+    if (gitFile !== text.replace(/[ \t\n\v\f\r]+$/, '') || !path.isAbsolute(gitFile)) return null;
+    const locked = fs.existsSync(path.join(admin, id, 'locked'));
+    linked.push({ path: gitFile.endsWith('/.git') ? gitFile.slice(0, -5) : gitFile, bare: false, locked, prunable: !locked && !fs.existsSync(gitFile) });
+  }
+  // git's order: bytes (strcmp), ASCII case folded (strcasecmp) under core.ignorecase.
+  const fold = /^\s*ignorecase\s*=\s*true\s*$/im.test(core);
+  const key = (p: string) => Buffer.from(fold ? p.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : p, 'utf8');
+  linked.sort((a, b) => Buffer.compare(key(a.path), key(b.path)));
+  return [{ path: path.dirname(common), bare: false, locked: false, prunable: false }, ...linked];
 }
 
 /** Where a linked worktree with this admin id lives now (follows `git worktree move`), or null. */

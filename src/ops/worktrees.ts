@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Context } from '../context';
 import type { ReconcileFacts, WorktreeState } from '../core/reconcile';
-import { listWorktrees, registryBase, worktreePathById, type LiveWorktree } from '../io/git';
+import { listWorktrees, listWorktreesFromFiles, registryBase, worktreePathById, type WorktreeEntry } from '../io/git';
 
 export function canonicalPath(p: string): string {
   try {
@@ -37,16 +37,14 @@ function commonDirOf(dir: string): string | null {
 }
 
 export interface WorktreeSnapshot {
-  worktrees: (LiveWorktree & { canonicalPath: string })[];
+  worktrees: (WorktreeEntry & { canonicalPath: string })[];
   facts: ReconcileFacts;
 }
 
-export async function snapshotWorktrees(
-  ctx: Context,
-  list: () => LiveWorktree[] | Promise<LiveWorktree[]> = () => listWorktrees(ctx.cwd, ctx.env),
-): Promise<WorktreeSnapshot> {
+/** The live worktrees (from the files where they say it all, else `git worktree list`) and the facts reconcile needs. */
+export async function snapshotWorktrees(ctx: Context): Promise<WorktreeSnapshot> {
   const repo = await ctx.repo();
-  const listed = await list();
+  const listed = listWorktreesFromFiles(repo) ?? listWorktrees(ctx.cwd, ctx.env);
   const worktrees = listed.map((w) => ({ ...w, canonicalPath: canonicalPath(w.path) }));
   const live: WorktreeState[] = worktrees.filter((w) => !w.bare).map((w) => ({ path: w.canonicalPath, locked: w.locked, prunable: w.prunable }));
   const ourCommon = canonicalPath(repo.commonDir);

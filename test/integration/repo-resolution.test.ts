@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listWorktrees, registryBase, resolveRepo, resolveRepoFromFiles, resolveRepoWithGit, worktreeFolderNames } from '../../src/io/git';
+import { listWorktrees, listWorktreesFromFiles, registryBase, resolveRepo, resolveRepoFromFiles, resolveRepoWithGit, worktreeFolderNames } from '../../src/io/git';
 import { git, readRegistry, removeTempDirs, runPorts } from '../helpers/cli';
 import { makeConfigRepo as makeRepo } from '../helpers/repo';
 
@@ -113,5 +113,78 @@ describe('worktree folder names from the files (to spare `git worktree list` for
     expect(linkedRun.code).toBe(0);
     expect(JSON.parse(linkedRun.stdout)[0]).toMatchObject({ worktree: 'linked-wt', worktree_path: fs.realpathSync(linked) });
     expect(readRegistry(repo.root).allocations.map((a) => a.worktree).sort()).toEqual(['linked-wt', 'review-GH-42']);
+  });
+});
+
+describe('the worktree list from the files (to spare reconcile its `git worktree list`)', () => {
+  /** What git says, in the fields the files give. */
+  const gitSays = (cwd: string, env: NodeJS.ProcessEnv) => listWorktrees(cwd, env).map(({ path: p, bare, locked, prunable }) => ({ path: p, bare, locked, prunable }));
+
+  it('says what `git worktree list --porcelain` says, in its order: main, locked, moved, deleted, symlinked, broken admin folders', () => {
+    const repo = makeRepo();
+    const env = repo.env;
+    const plain = repo.addWorktree('plain');
+    repo.addWorktree('locked');
+    git(['worktree', 'lock', '--reason', 'on a USB disk', path.join(repo.base, 'locked')], repo.root, env);
+    const lockedGone = repo.addWorktree('locked-gone');
+    git(['worktree', 'lock', lockedGone], repo.root, env);
+    fs.rmSync(lockedGone, { recursive: true, force: true });
+    const deleted = repo.addWorktree('deleted');
+    fs.rmSync(deleted, { recursive: true, force: true });
+    const dotGitGone = repo.addWorktree('dot-git-gone');
+    fs.rmSync(path.join(dotGitGone, '.git'));
+    repo.addWorktree('Upper-Case'); // git sorts by bytes: before every lower-case name
+    repo.addWorktree('to-move');
+    git(['worktree', 'move', path.join(repo.base, 'to-move'), path.join(repo.base, 'moved')], repo.root, env);
+    fs.mkdirSync(path.join(repo.base, 'real-target'));
+    fs.symlinkSync(path.join(repo.base, 'real-target'), path.join(repo.base, 'alias'));
+    git(['worktree', 'add', '-q', '--detach', path.join(repo.base, 'alias', 'via-link'), 'HEAD'], repo.root, env);
+    // Admin folders git skips: no gitdir file, an empty one, and a stray file.
+    const admin = path.join(repo.root, '.git', 'worktrees');
+    fs.mkdirSync(path.join(admin, 'no-gitdir'));
+    fs.mkdirSync(path.join(admin, 'empty-gitdir'));
+    fs.writeFileSync(path.join(admin, 'empty-gitdir', 'gitdir'), '');
+    fs.writeFileSync(path.join(admin, 'stray-file'), 'x');
+
+    const expected = gitSays(repo.root, env);
+    expect(expected.filter((w) => w.locked)).toHaveLength(2);
+    expect(expected.filter((w) => w.prunable)).toHaveLength(2);
+    for (const cwd of [repo.root, plain, path.join(repo.base, 'moved')]) {
+      expect({ cwd, list: listWorktreesFromFiles(resolveRepo(cwd, env)) }).toEqual({ cwd, list: gitSays(cwd, env) });
+    }
+    expect(listWorktreesFromFiles(resolveRepo(repo.root, env))).toEqual(expected);
+  });
+
+  it('has only the main worktree before any is added', () => {
+    const repo = makeRepo();
+    expect(listWorktreesFromFiles(resolveRepo(repo.root, repo.env))).toEqual(gitSays(repo.root, repo.env));
+  });
+
+  it('leaves to git the layouts it does not cover: bare, separate git dir, submodule, a relative or padded gitdir', () => {
+    const { repo, env, linked, bare, bareLinked, separate, separateLinked, sub } = everyLayout();
+    for (const cwd of [bare, bareLinked, separate, separateLinked, sub]) expect({ cwd, list: listWorktreesFromFiles(resolveRepo(cwd, env)) }).toEqual({ cwd, list: null });
+    const gitdir = path.join(repo.root, '.git', 'worktrees', 'linked', 'gitdir');
+    fs.writeFileSync(gitdir, '../../../../linked/.git\n'); // as worktree.useRelativePaths writes it
+    expect(listWorktreesFromFiles(resolveRepo(repo.root, env))).toBeNull();
+    fs.writeFileSync(gitdir, `${path.join(linked, '.git')} \n`);
+    expect(listWorktreesFromFiles(resolveRepo(repo.root, env))).toBeNull();
+  });
+
+  it('lets ports reclaim a removed worktree and keep a locked one without running git', () => {
+    const repo = makeRepo({ ranges: { svc: { start: 21900, end: 21949, description: 'test' } } });
+    const keep = repo.addWorktree('keep');
+    const locked = repo.addWorktree('locked');
+    const removed = repo.addWorktree('removed');
+    for (const cwd of [keep, locked, removed]) expect(runPorts(['allocate', 'svc', '--quiet'], { cwd, env: repo.env }).code).toBe(0);
+    git(['worktree', 'lock', locked], repo.root, repo.env);
+    fs.rmSync(locked, { recursive: true, force: true });
+    git(['worktree', 'remove', '--force', removed], repo.root, repo.env);
+    const fakeBin = path.join(repo.base, 'fake-bin');
+    fs.mkdirSync(fakeBin);
+    fs.writeFileSync(path.join(fakeBin, 'git'), '#!/bin/sh\necho "git was run: $*" >&2\nexit 97\n', { mode: 0o755 });
+    const run = runPorts(['sync', '--verbose'], { cwd: keep, env: { ...repo.env, PATH: `${fakeBin}:${repo.env.PATH ?? ''}` } });
+    expect(run.stderr).not.toContain('git was run');
+    expect(run.code).toBe(0);
+    expect(readRegistry(repo.root).allocations.map((a) => a.worktree).sort()).toEqual(['keep', 'locked']);
   });
 });
