@@ -57,7 +57,11 @@ function load() {
   return { cli: mod.exports, save };
 }
 
-/** Saved after a run that succeeded (a mistyped command makes no cache); caches of older bundles go. */
+/**
+ * Saved after a run that succeeded (a mistyped command makes no cache). Caches of other bundles
+ * go once they are a week old: two installed versions (a global and a project one, a build and
+ * its packed tarball) keep their own caches instead of deleting each other's on every save.
+ */
 function saveCache(script, file) {
   if (process.exitCode) return;
   const target = path.join(file.dir, file.name);
@@ -66,8 +70,11 @@ function saveCache(script, file) {
     fs.writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
     fs.renameSync(temp, target); // whole or not at all, also when parallel runs save at once
     const bundleId = file.name.slice(0, file.name.lastIndexOf('-') + 1);
+    const weekAgo = Date.now() - 7 * 24 * 3600 * 1000;
     for (const name of fs.readdirSync(file.dir)) {
-      if (name.startsWith(file.node) && !name.startsWith(bundleId) && !name.endsWith('.tmp')) fs.rmSync(path.join(file.dir, name), { force: true });
+      if (!name.startsWith(file.node) || name.startsWith(bundleId) || name.endsWith('.tmp')) continue;
+      const other = path.join(file.dir, name);
+      if (fs.statSync(other).mtimeMs < weekAgo) fs.rmSync(other, { force: true });
     }
   } catch {
     fs.rmSync(temp, { force: true });

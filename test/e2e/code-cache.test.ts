@@ -47,6 +47,21 @@ describe('the code cache of bin/ports.js', () => {
     expect(fs.readdirSync(cacheFolder(root))).toEqual([]);
   });
 
+  it("keeps another bundle's cache made this week, and removes one older than a week", () => {
+    const root = tempDir();
+    fs.mkdirSync(cacheFolder(root), { recursive: true, mode: 0o700 });
+    const other = (age: string) => path.join(cacheFolder(root), `${process.version}-${process.arch}-1234-5678-${age}-status`);
+    fs.writeFileSync(other('recent'), 'code of another installed version');
+    fs.writeFileSync(other('old'), 'code of a version uninstalled long ago');
+    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    fs.utimesSync(other('old'), eightDaysAgo, eightDaysAgo);
+    expect(status(root).code).toBe(0);
+    const files = fs.readdirSync(cacheFolder(root));
+    expect(files.filter((f) => f.endsWith('-status') && !f.includes('-1234-5678-'))).toHaveLength(1);
+    expect(files).toContain(path.basename(other('recent')));
+    expect(files).not.toContain(path.basename(other('old')));
+  });
+
   it('is not used from a folder others can write to', () => {
     const root = tempDir();
     fs.mkdirSync(cacheFolder(root), { mode: 0o777 });
