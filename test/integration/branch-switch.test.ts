@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cleanupTemps, expectAgreement, git, gitRun, makeInstalledRepo, portsOk, tempDir, testEnv, type Repo } from '../helpers/repo';
+import { PACKAGE_ROOT, cleanupTemps, expectAgreement, git, gitRun, makeInstalledRepo, portsOk, tempDir, testEnv, type Repo } from '../helpers/repo';
 
 afterAll(() => cleanupTemps());
 
@@ -107,4 +107,43 @@ test('in the main worktree, a deleted registry and env file start node on the ne
   fs.rmSync(path.join(repo.main, '.env'), { force: true });
   expect(gitCountingNode(['switch', 'main'], repo.main)).toHaveLength(1);
   expectAgreement(repo, repo.main);
+});
+
+test("the hook runs the tool from the main worktree's node_modules in every layout it reads without git, and asks git in the others", () => {
+  const repo = makeInstalledRepo({ base: 26100 });
+  const installed = path.join(repo.main, 'node_modules', 'worktree-ports');
+  fs.mkdirSync(path.dirname(installed), { recursive: true });
+  fs.symlinkSync(PACKAGE_ROOT, installed);
+  const tool = path.join(installed, 'bin', 'ports.js');
+  const toolOf = (nodeCalls: string[]) => nodeCalls.map((call) => call.split(' ')[0]);
+  // A new linked worktree: the hook runs there, GIT_DIR unset, `.git` a file naming its git dir.
+  const dir = repo.wt('feature');
+  expect(toolOf(gitCountingNode(['worktree', 'add', '-b', 'feature', dir], repo.main))).toEqual([tool]);
+  // A switch inside it (git sets GIT_DIR to the worktree's git dir), made to need the tool.
+  fs.rmSync(path.join(dir, '.env'));
+  expect(toolOf(gitCountingNode(['switch', '-c', 'feature-2'], dir))).toEqual([tool]);
+  // The main worktree: `.git` is the common dir itself.
+  expect(toolOf(gitCountingNode(['switch', '-c', 'main-2'], repo.main))).toEqual([tool]);
+  // A linked worktree of a worktree folder moved by hand (`git worktree repair` fixed it): still read from the files.
+  const moved = repo.wt('moved');
+  git(['worktree', 'add', '-q', '-b', 'moved', moved], repo.main);
+  fs.renameSync(moved, `${moved}-2`);
+  git(['worktree', 'repair', `${moved}-2`], repo.main);
+  fs.rmSync(path.join(`${moved}-2`, '.env'));
+  expect(toolOf(gitCountingNode(['switch', '-c', 'moved-2'], `${moved}-2`))).toEqual([tool]);
+});
+
+test('a repository whose git dir lives elsewhere (--separate-git-dir) asks git, which cannot name its main worktree: the tool on PATH runs, and the worktree gets its ports', () => {
+  const repo = makeInstalledRepo({ base: 26100 });
+  const elsewhere = path.join(tempDir('ports-gitdir-'), 'repo.git');
+  git(['init', '-q', `--separate-git-dir=${elsewhere}`], repo.main);
+  const installed = path.join(repo.main, 'node_modules', 'worktree-ports');
+  fs.mkdirSync(path.dirname(installed), { recursive: true });
+  fs.symlinkSync(PACKAGE_ROOT, installed);
+  const dir = repo.wt('feature');
+  const calls = gitCountingNode(['worktree', 'add', '-b', 'feature', dir], repo.main);
+  // From a linked worktree, `git worktree list` names the git dir itself as the main worktree.
+  expect(calls.map((call) => call.split(' ')[0])).toEqual([path.join(testEnv().PATH!.split(path.delimiter)[0]!, 'worktree-ports')]);
+  // Its registry is where git says the main worktree is: in the git dir.
+  expect(fs.readFileSync(path.join(dir, '.env'), 'utf8')).toMatch(/^API_PORT=\d+$/m);
 });
