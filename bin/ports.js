@@ -57,10 +57,14 @@ function load() {
   return { cli: mod.exports, save };
 }
 
+/** How many caches of other bundles (other installed versions, other builds) may stay beside this one's. */
+const KEEP_OTHER_CACHES = 64;
+
 /**
  * Saved after a run that succeeded (a mistyped command makes no cache). Caches of other bundles
- * go once they are a week old: two installed versions (a global and a project one, a build and
- * its packed tarball) keep their own caches instead of deleting each other's on every save.
+ * go once they are a week old or beyond the newest KEEP_OTHER_CACHES: two installed versions (a
+ * global and a project one, a build and its packed tarball) keep their own caches instead of
+ * deleting each other's on every save, and a developer's hundred builds a day do not pile up.
  */
 function saveCache(script, file) {
   if (process.exitCode) return;
@@ -71,11 +75,17 @@ function saveCache(script, file) {
     fs.renameSync(temp, target); // whole or not at all, also when parallel runs save at once
     const bundleId = file.name.slice(0, file.name.lastIndexOf('-') + 1);
     const weekAgo = Date.now() - 7 * 24 * 3600 * 1000;
+    const others = [];
     for (const name of fs.readdirSync(file.dir)) {
       if (!name.startsWith(file.node) || name.startsWith(bundleId) || name.endsWith('.tmp')) continue;
       const other = path.join(file.dir, name);
-      if (fs.statSync(other).mtimeMs < weekAgo) fs.rmSync(other, { force: true });
+      const mtimeMs = fs.statSync(other, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+      others.push({ other, mtimeMs });
     }
+    others.sort((a, b) => b.mtimeMs - a.mtimeMs);
+    others.forEach(({ other, mtimeMs }, i) => {
+      if (mtimeMs < weekAgo || i >= KEEP_OTHER_CACHES) fs.rmSync(other, { force: true });
+    });
   } catch {
     fs.rmSync(temp, { force: true });
   }

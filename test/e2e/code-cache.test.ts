@@ -62,6 +62,21 @@ describe('the code cache of bin/ports.js', () => {
     expect(files).not.toContain(path.basename(other('old')));
   });
 
+  it('keeps at most the newest 64 caches of other bundles', () => {
+    const root = tempDir();
+    fs.mkdirSync(cacheFolder(root), { recursive: true, mode: 0o700 });
+    const names = Array.from({ length: 70 }, (_, i) => `${process.version}-${process.arch}-1-${1000 + i}-1-status`);
+    names.forEach((name, i) => {
+      const file = path.join(cacheFolder(root), name);
+      fs.writeFileSync(file, 'code of another build');
+      const when = new Date(Date.now() - (70 - i) * 60_000); // the last one is the newest
+      fs.utimesSync(file, when, when);
+    });
+    expect(status(root).code).toBe(0);
+    const left = fs.readdirSync(cacheFolder(root));
+    expect(names.filter((name) => left.includes(name))).toEqual(names.slice(6));
+  });
+
   it('is not used from a folder others can write to', () => {
     const root = tempDir();
     fs.mkdirSync(cacheFolder(root), { mode: 0o777 });
