@@ -22,9 +22,9 @@ export interface TerminalWitness {
   stop(): void;
 }
 
-/** How long to wait for the echoing witness's word (not on Linux). */
-const ECHO_WAIT_MS = 150;
-/** How long the stopped witness may take to stop itself before ports gives up on it. */
+/** How long to wait for the echoing witness's word (not on Linux): also how late a `kill -INT` sent to ports alone reaches CMD there. */
+const ECHO_WAIT_MS = 500;
+/** How long a witness may take to get ready (stopped, or its traps set) before ports goes on without waiting. */
 const STOP_WAIT_MS = 2_000;
 
 const hasProc = process.platform === 'linux' && fs.existsSync('/proc/self/status');
@@ -86,20 +86,32 @@ async function stoppedWitness(signals: readonly NodeJS.Signals[]): Promise<Termi
   };
 }
 
-function echoingWitness(signals: readonly NodeJS.Signals[]): TerminalWitness {
-  // `read` returns when a trap runs; end only at EOF, that is when ports has gone.
-  const witness = spawn('sh', ['-c', `${traps(signals, (s) => `echo ${s}; t=1`)} while :; do t=; read -r _ || [ -n "$t" ] || exit 0; done`], { stdio: ['pipe', 'pipe', 'ignore'] });
+async function echoingWitness(signals: readonly NodeJS.Signals[]): Promise<TerminalWitness> {
+  // `read` returns when a trap runs; end only at EOF, that is when ports has gone. `ready` once the traps are set.
+  const witness = spawn('sh', ['-c', `${traps(signals, (s) => `echo ${s}; t=1`)} echo ready; while :; do t=; read -r _ || [ -n "$t" ] || exit 0; done`], { stdio: ['pipe', 'pipe', 'ignore'] });
   quietChild(witness);
   const heard = new Map<NodeJS.Signals, number>();
   const listeners = new Set<(signal: NodeJS.Signals) => void>();
+  let ready: () => void = () => undefined;
+  // The timer (not unref'd) also keeps ports running while it waits: the witness's pipes are unref'd.
+  const readyOrNot = new Promise<void>((resolve) => {
+    const timer = setTimeout(() => ready(), STOP_WAIT_MS);
+    ready = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    witness.once('exit', () => ready());
+  });
   witness.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     for (const line of chunk.split('\n')) {
+      if (line === 'ready') ready();
       const signal = signals.find((s) => s === line);
       if (!signal) continue;
       heard.set(signal, Date.now());
       listeners.forEach((listener) => listener(signal));
     }
   });
+  await readyOrNot;
   return {
     sawGroupSignal(signal) {
       const seen = heard.get(signal);
@@ -129,9 +141,12 @@ function echoingWitness(signals: readonly NodeJS.Signals[]): TerminalWitness {
   };
 }
 
-/** A witness for `signals` in ports's own process group; on Linux, ready before it returns. */
-export async function startTerminalWitness(signals: readonly NodeJS.Signals[]): Promise<TerminalWitness> {
-  if (hasProc) {
+/**
+ * A witness for `signals` in ports's own process group, ready when it returns. `how` is for the
+ * tests: where both work (Linux), each must give the same answers.
+ */
+export async function startTerminalWitness(signals: readonly NodeJS.Signals[], how: 'best' | 'echoing' = 'best'): Promise<TerminalWitness> {
+  if (hasProc && how === 'best') {
     const witness = await stoppedWitness(signals);
     if (witness) return witness;
   }

@@ -7,7 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cleanupTemps, makeRepo, portsBin, tempDir, testEnv, type Repo } from '../helpers/repo';
+import { PACKAGE_ROOT, cleanupTemps, makeRepo, portsBin, tempDir, testEnv, type Repo } from '../helpers/repo';
 
 afterAll(() => cleanupTemps());
 
@@ -191,3 +191,40 @@ function commandLine(pid: number): string {
     return '';
   }
 }
+
+describe.each(['best', 'echoing'] as const)('the terminal witness (%s)', (how) => {
+  // A process of its own group, as ports is under a shell: it asks the witness about each signal it gets.
+  const asker = `const { startTerminalWitness } = require(${JSON.stringify(path.join(PACKAGE_ROOT, 'dist', 'io', 'terminal-witness.js'))});
+startTerminalWitness(['SIGINT', 'SIGQUIT'], process.argv[1]).then((witness) => {
+  for (const s of ['SIGINT', 'SIGQUIT']) process.on(s, () => setTimeout(() => witness.sawGroupSignal(s).then((saw) => console.log(s + ' ' + (saw ? 'group' : 'alone'))), 300));
+  process.stdin.on('end', () => { witness.stop(); process.exit(0); }).resume();
+  console.log('ready');
+});`;
+
+  test('says which signals went to the whole group and which to the process alone, again and again', async () => {
+    const child = spawn(process.execPath, ['-e', asker, how], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+    started.push(child);
+    const lines: string[] = [];
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => lines.push(...d.trim().split('\n')));
+    try {
+      await until('the witness to be ready', () => lines.includes('ready'));
+      const steps: Array<[NodeJS.Signals, 'group' | 'alone']> = [
+        ['SIGINT', 'group'],
+        ['SIGINT', 'alone'],
+        ['SIGQUIT', 'group'],
+        ['SIGINT', 'group'],
+        ['SIGQUIT', 'alone'],
+        ['SIGINT', 'group'],
+      ];
+      for (const [signal, to] of steps) {
+        const before = lines.length;
+        process.kill(to === 'group' ? -child.pid! : child.pid!, signal);
+        await until(`the answer about ${signal} sent to the ${to}`, () => lines.length > before);
+        expect(lines.slice(before)).toEqual([`${signal} ${to}`]);
+      }
+    } finally {
+      child.stdin!.end();
+      await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
+    }
+  });
+});
