@@ -24,6 +24,12 @@ function readProcStat(pid: number): ProcStat | null {
 
 const hasProc = process.platform === 'linux' && fs.existsSync('/proc/self/stat');
 
+/** The one-letter state of /proc/PID/stat (`R`, `S`, `T` stopped, `Z` zombie, …); null where it cannot be read. */
+export function processState(pid: number): string | null {
+  if (!hasProc) return null;
+  return readProcStat(pid)?.state ?? null;
+}
+
 /** A token that differs between two processes that had the same PID; null where it cannot be read. */
 export function processStartTime(pid: number): string | null {
   if (!hasProc) return null;

@@ -15,6 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { processState } from './process-info';
 
 export interface TerminalWitness {
   /** Whether `signal`, just received by ports, went to the whole process group. */
@@ -39,15 +40,6 @@ function traps(signals: readonly NodeJS.Signals[], action: (signal: NodeJS.Signa
   return signals.map((s) => `trap '${action(s)}' ${s.slice(3)};`).join(' ');
 }
 
-function procState(pid: number): string | undefined {
-  try {
-    const raw = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return raw.slice(raw.lastIndexOf(')') + 2)[0];
-  } catch {
-    return undefined;
-  }
-}
-
 /** The signals pending on the whole process `pid` (ShdPnd) and on its thread (SigPnd), as a bit mask. */
 function pendingSignals(pid: number): bigint {
   try {
@@ -65,7 +57,7 @@ async function stoppedWitness(signals: readonly NodeJS.Signals[]): Promise<Termi
   quietChild(witness);
   const pid = witness.pid;
   const deadline = Date.now() + STOP_WAIT_MS;
-  while (pid !== undefined && procState(pid) !== 'T') {
+  while (pid !== undefined && processState(pid) !== 'T') {
     if (Date.now() > deadline || witness.exitCode !== null || witness.signalCode !== null) {
       witness.kill('SIGKILL');
       return undefined;
