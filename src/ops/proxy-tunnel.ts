@@ -10,7 +10,7 @@
  * not pass, an Upgrade, the dashboard, pages, refused and unknown names, a service that is down.
  */
 import type * as net from 'node:net';
-import { ChunkedBody, MAX_HEAD_BYTES, parseRequestHead, type Framing } from '../core/http-head';
+import { ChunkedBody, MAX_HEAD_BYTES, parseRequestHead, type Framing, type RequestHead } from '../core/http-head';
 import { bindLifetimes, type Forwarder } from './proxy-forward';
 
 export interface TunnelRouting {
@@ -22,6 +22,14 @@ export interface TunnelRouting {
 
 const CRLF2 = Buffer.from('\r\n\r\n', 'latin1');
 
+/** The request head at the start of `bytes` and where it ends; undefined while its blank line has not come. */
+function readHead(bytes: Buffer, socket: net.Socket): { head: RequestHead | null; end: number } | undefined {
+  const blank = bytes.indexOf(CRLF2);
+  if (blank === -1) return undefined;
+  const end = blank + CRLF2.length;
+  return { head: parseRequestHead(bytes.toString('latin1', 0, end), socket.remoteAddress ?? ''), end };
+}
+
 /** How long a new connection may stay silent before its first request (Node's HTTP server: headersTimeout). */
 const FIRST_REQUEST_TIMEOUT_MS = 60_000;
 
@@ -32,10 +40,9 @@ export function acceptConnection(socket: net.Socket, routing: TunnelRouting, for
     socket.pause();
     socket.setTimeout(0);
     const handOver = () => routing.handOver(socket, first);
-    const end = first.indexOf(CRLF2);
-    if (end === -1) return handOver();
-    const head = parseRequestHead(first.toString('latin1', 0, end + 4), socket.remoteAddress ?? '');
-    if (!head || head.framing.kind === 'upgrade') return handOver();
+    const read = readHead(first, socket);
+    const head = read?.head;
+    if (!read || !head || head.framing.kind === 'upgrade') return handOver();
     const port = routing.portFor(head.host);
     if (port === null) return handOver();
     forwarder.connect(
@@ -43,7 +50,7 @@ export function acceptConnection(socket: net.Socket, routing: TunnelRouting, for
       (upstream) => {
         if (socket.destroyed) return void upstream.destroy();
         socket.setNoDelay(true);
-        new RequestStream(socket, upstream, head.host).start(Buffer.from(head.forwarded, 'latin1'), head.framing, first.subarray(end + 4));
+        new RequestStream(socket, upstream, head.host).start(Buffer.from(head.forwarded, 'latin1'), head.framing, first.subarray(read.end));
       },
       handOver,
     );
@@ -137,18 +144,18 @@ class RequestStream {
   /** Reads the next request head out of `bytes` (with what was held back before); `undefined` when it needs more. */
   private nextHead(bytes: Buffer): { rest: number } | null | undefined {
     const joined = this.pending.length ? Buffer.concat([this.pending, bytes]) : bytes;
-    const end = joined.indexOf(CRLF2);
-    if (end === -1) {
+    const read = readHead(joined, this.client);
+    if (!read) {
       if (joined.length > MAX_HEAD_BYTES) return null;
       this.pending = Buffer.from(joined);
       return undefined;
     }
     this.pending = Buffer.alloc(0);
-    const head = parseRequestHead(joined.toString('latin1', 0, end + 4), this.client.remoteAddress ?? '');
+    const head = read.head;
     // A later request for another host (or one the fast path cannot read) ends the pairing: the client connects anew.
     if (!head || head.host?.toLowerCase() !== this.host?.toLowerCase()) return null;
     this.send(Buffer.from(head.forwarded, 'latin1'));
     this.beginBody(head.framing);
-    return { rest: joined.length - (end + 4) };
+    return { rest: joined.length - read.end };
   }
 }
