@@ -103,22 +103,25 @@ describe('on a terminal', () => {
   if (!hasScript) console.log('pseudo-terminal tests skipped: util-linux `script` is not installed');
   const onPty = hasScript ? test : test.skip;
 
-  /** `ports exec -- node reporter …` inside a pseudo-terminal; the test writes to the terminal through `script`'s stdin. */
-  function execOnPty(log: string, mode: string, which: string): ChildProcess {
+  /**
+   * `ports exec -- node reporter …` inside a pseudo-terminal, once the command is ready; the test
+   * writes to the terminal through `script`'s stdin. Also: the exit code to come, ports's PID.
+   */
+  async function execOnPty(name: string, mode: string, which: string): Promise<{ log: string; script: ChildProcess; exited: Promise<number | null>; portsPid: number }> {
+    const log = path.join(tempDir('ports-exec-'), name);
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const command = [process.execPath, portsBin(), 'exec', '--', process.execPath, reporter, log, mode, which].map(quote).join(' ');
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: repo.main, env: testEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    started.push(child);
-    child.stdout!.resume();
-    child.stderr!.resume();
-    return child;
+    const script = spawn('script', ['-qfec', command, '/dev/null'], { cwd: repo.main, env: testEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    started.push(script);
+    script.stdout!.resume();
+    script.stderr!.resume();
+    await until('the command to start on the terminal', () => logOf(log).includes('ready'));
+    const exited = new Promise<number | null>((resolve) => script.once('close', (code) => resolve(code)));
+    return { log, script, exited, portsPid: Number(logOf(log)[0]!.split(' ')[1]) };
   }
 
   onPty('a `kill -INT` sent to ports exec reaches the command, and both die', async () => {
-    const log = path.join(tempDir('ports-exec-'), 'pty-kill.log');
-    const script = execOnPty(log, 'die-on', 'SIGINT');
-    await until('the command to start on the terminal', () => logOf(log).includes('ready'));
-    const portsPid = Number(logOf(log)[0]!.split(' ')[1]);
+    const { script, portsPid } = await execOnPty('pty-kill.log', 'die-on', 'SIGINT');
     const commandPid = childrenOf(portsPid).find((pid) => commandLine(pid).includes(reporter))!;
     expect(alive(portsPid)).toBe(true);
     expect(alive(commandPid)).toBe(true);
@@ -129,35 +132,25 @@ describe('on a terminal', () => {
   });
 
   onPty('a Ctrl-C typed on the terminal reaches the command exactly once', async () => {
-    const log = path.join(tempDir('ports-exec-'), 'pty-ctrl-c.log');
-    const script = execOnPty(log, 'exit-on', 'SIGINT');
-    await until('the command to start on the terminal', () => logOf(log).includes('ready'));
-    const exited = new Promise<number | null>((resolve) => script.once('close', (code) => resolve(code)));
+    const { log, script, exited } = await execOnPty('pty-ctrl-c.log', 'exit-on', 'SIGINT');
     script.stdin!.write('\x03');
     expect(await exited).toBe(0);
     expect(logOf(log).filter((l) => l === 'SIGINT')).toEqual(['SIGINT']);
   });
 
   onPty('a Ctrl-C reaches the command exactly once even when the witness gets no CPU in time (a loaded machine)', async () => {
-    const log = path.join(tempDir('ports-exec-'), 'pty-starved.log');
-    const script = execOnPty(log, 'exit-on', 'SIGINT');
-    await until('the command to start on the terminal', () => logOf(log).includes('ready'));
-    const portsPid = Number(logOf(log)[0]!.split(' ')[1]);
+    const { log, script, exited, portsPid } = await execOnPty('pty-starved.log', 'exit-on', 'SIGINT');
     const witnesses = childrenOf(portsPid).filter((pid) => commandLine(pid).startsWith('sh'));
     expect(witnesses).toHaveLength(1);
     // The scheduler may leave the witness unrun for longer than any wait: here, forever.
     process.kill(witnesses[0]!, 'SIGSTOP');
-    const exited = new Promise<number | null>((resolve) => script.once('close', (code) => resolve(code)));
     script.stdin!.write('\x03');
     expect(await exited).toBe(0);
     expect(logOf(log).filter((l) => l.startsWith('SIG'))).toEqual(['SIGINT']);
   });
 
   onPty('Ctrl-C, Ctrl-C, Ctrl-\\ typed one after another each reach the command once', async () => {
-    const log = path.join(tempDir('ports-exec-'), 'pty-three.log');
-    const script = execOnPty(log, 'exit-on', 'SIGQUIT');
-    await until('the command to start on the terminal', () => logOf(log).includes('ready'));
-    const exited = new Promise<number | null>((resolve) => script.once('close', (code) => resolve(code)));
+    const { log, script, exited } = await execOnPty('pty-three.log', 'exit-on', 'SIGQUIT');
     script.stdin!.write('\x03');
     await until('the first Ctrl-C', () => logOf(log).includes('SIGINT'));
     await new Promise((r) => setTimeout(r, 200));

@@ -25,6 +25,23 @@ let featureOne: DevServer;
 
 const webPort = (repo: Repo, dir: string): number => repo.allocationsOf(dir).find((a) => a.service === 'web')!.port;
 const at = (host: string, path = '/') => `http://${host}:${proxy.port}${path}`;
+const featureOnePort = (service: string): number => alpha.allocationsOf(alpha.wt('Feature_One')).find((a) => a.service === service)!.port;
+
+/** A plain TCP server on Feature_One's `cache` port, the dev server of one test; `stop` also drops its connections. */
+async function rawCacheServer(onConnection: (socket: net.Socket) => void): Promise<{ stop(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(featureOnePort('cache'), '127.0.0.1', resolve));
+  return {
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 beforeAll(async () => {
   alpha = makeInstalledRepo({ base: 26300, name: 'alpha' });
@@ -84,24 +101,19 @@ describe('ports proxy routing by Host name', () => {
 
   it('sends a GET again when the dev server closed the kept-alive connection it was reused on', async () => {
     // Answers the first request of each connection with keep-alive, then hangs up on the next one.
-    const port = alpha.allocationsOf(alpha.wt('Feature_One')).find((a) => a.service === 'cache')!.port;
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
+    const server = await rawCacheServer((socket) => {
       let served = 0;
       socket.on('data', () => {
         if (served++ === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
         else socket.destroy();
       });
     });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     try {
       const first = await request(at('cache.feature-one.localhost'));
       const second = await request(at('cache.feature-one.localhost'));
       expect([first.status, first.body, second.status, second.body]).toEqual([200, 'ok', 200, 'ok']);
     } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await server.stop();
     }
   });
 
@@ -232,7 +244,7 @@ describe('ports proxy passing a connection through (one dev-server connection pe
   /** A dev server on the `api` port of Feature_One that answers each request with what it received. */
   let api: { port: number; received: string[]; sockets: Set<net.Socket>; server: http.Server };
   beforeAll(async () => {
-    const port = alpha.allocationsOf(alpha.wt('Feature_One')).find((a) => a.service === 'api')!.port;
+    const port = featureOnePort('api');
     const received: string[] = [];
     const sockets = new Set<net.Socket>();
     const server = http.createServer((req, res) => {
@@ -324,11 +336,9 @@ describe('ports proxy passing a connection through (one dev-server connection pe
   });
 
   it("passes the dev server's response on byte for byte", async () => {
-    const port = alpha.allocationsOf(alpha.wt('Feature_One')).find((a) => a.service === 'cache')!.port;
     // No Date, odd header case, a reason phrase of its own: what Node's HTTP server would have rewritten.
     const raw = 'HTTP/1.1 203 Quite Fine\r\nx-ODD-Case: 1\r\nContent-Length: 5\r\n\r\nfive!';
-    const server = net.createServer((s) => s.once('data', () => s.write(raw)));
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const server = await rawCacheServer((s) => s.once('data', () => s.write(raw)));
     const socket = await connect();
     try {
       let got = '';
@@ -338,7 +348,7 @@ describe('ports proxy passing a connection through (one dev-server connection pe
       expect(got).toBe(raw);
     } finally {
       socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await server.stop();
     }
   });
 
@@ -369,10 +379,8 @@ describe('ports proxy passing a connection through (one dev-server connection pe
   });
 
   it('answers a client that ends its side after the request, and hands a slow reader all of a response the dev server closed after', async () => {
-    const port = alpha.allocationsOf(alpha.wt('Feature_One')).find((a) => a.service === 'cache')!.port;
     const big = 'x'.repeat(8 * 1024 * 1024);
-    const server = net.createServer((s) => s.once('data', () => s.end(`HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`)));
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const server = await rawCacheServer((s) => s.once('data', () => s.end(`HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`)));
     const socket = await connect();
     try {
       socket.end(`GET /big HTTP/1.1\r\nHost: cache.feature-one.localhost:${proxy.port}\r\nConnection: close\r\n\r\n`);
@@ -386,7 +394,7 @@ describe('ports proxy passing a connection through (one dev-server connection pe
       expect(got).toBe(big.length + `HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n`.length);
     } finally {
       socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await server.stop();
     }
   });
 
