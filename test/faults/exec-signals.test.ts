@@ -98,7 +98,16 @@ test('exit codes are the command\'s', async () => {
   expect(await startExec(['definitely-not-a-command-xyz']).done).toMatchObject({ code: 127 });
 });
 
-describe('on a terminal', () => {
+/**
+ * `script` runs its command with `$SHELL -c`, so the shell is named here, never inherited. Each
+ * runs ports as a terminal user's shell does, in the terminal's foreground process group: dash
+ * with job control (`set -m`) makes ports a job of its own, as an interactive shell does; bash
+ * execs ports. Without job control dash would share the group, die of the Ctrl-C itself and
+ * hand `script` its 130, whatever ports did.
+ */
+const SHELLS = ['/bin/sh', '/bin/bash'].filter((shell) => fs.existsSync(shell));
+
+describe.each(SHELLS)('on a terminal, under %s', (shell) => {
   const hasScript = spawnSync('script', ['--version']).status === 0;
   if (!hasScript) console.log('pseudo-terminal tests skipped: util-linux `script` is not installed');
   const onPty = hasScript ? test : test.skip;
@@ -111,7 +120,7 @@ describe('on a terminal', () => {
     const log = path.join(tempDir('ports-exec-'), name);
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const command = [process.execPath, portsBin(), 'exec', '--', process.execPath, reporter, log, mode, which].map(quote).join(' ');
-    const script = spawn('script', ['-qfec', command, '/dev/null'], { cwd: repo.main, env: testEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const script = spawn('script', ['-qfec', `set -m; ${command}`, '/dev/null'], { cwd: repo.main, env: { ...testEnv(), SHELL: shell }, stdio: ['pipe', 'pipe', 'pipe'] });
     started.push(script);
     script.stdout!.resume();
     script.stderr!.resume();
