@@ -99,11 +99,11 @@ test('exit codes are the command\'s', async () => {
 });
 
 /**
- * `script` runs its command with `$SHELL -c`, so the shell is named here, never inherited. Each
- * runs ports as a terminal user's shell does, in the terminal's foreground process group: dash
- * with job control (`set -m`) makes ports a job of its own, as an interactive shell does; bash
- * execs ports. Without job control dash would share the group, die of the Ctrl-C itself and
- * hand `script` its 130, whatever ports did.
+ * `script` runs its command with `$SHELL -c`, so the shell is named here, never inherited (CI
+ * has no SHELL). Each runs ports as a terminal user's shell does, in the terminal's foreground
+ * process group: /bin/sh (dash on Debian) with job control (`set -m`) makes ports a job of its
+ * own, as an interactive shell does; bash execs ports. Without job control dash would share the
+ * group, die of the Ctrl-C itself and hand `script` its 130, whatever ports did.
  */
 const SHELLS = ['/bin/sh', '/bin/bash'].filter((shell) => fs.existsSync(shell));
 
