@@ -28,8 +28,6 @@ const ECHO_WAIT_MS = 500;
 /** How long a witness may take to get ready (stopped, or its traps set) before ports goes on without waiting. */
 const STOP_WAIT_MS = 2_000;
 
-const hasProc = process.platform === 'linux' && fs.existsSync('/proc/self/status');
-
 function quietChild(child: ChildProcess): void {
   child.on('error', () => undefined);
   child.unref();
@@ -138,7 +136,8 @@ async function echoingWitness(signals: readonly NodeJS.Signals[]): Promise<Termi
  * tests: where both work (Linux), each must give the same answers.
  */
 export async function startTerminalWitness(signals: readonly NodeJS.Signals[], how: 'best' | 'echoing' = 'best'): Promise<TerminalWitness> {
-  if (hasProc && how === 'best') {
+  // process-info reads /proc where there is one (Linux): then the stopped witness can be asked.
+  if (how === 'best' && processState(process.pid) !== null) {
     const witness = await stoppedWitness(signals);
     if (witness) return witness;
   }
