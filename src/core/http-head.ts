@@ -79,8 +79,111 @@ export function parseRequestHead(head: string, clientAddress: string): RequestHe
     if (framing.kind !== 'none') return null;
     framing = { kind: 'upgrade' };
   }
-  kept.push(`X-Forwarded-For: ${[...priorFor, clientAddress].join(', ')}`, `X-Forwarded-Host: ${host ?? ''}`, 'X-Forwarded-Proto: http');
-  return { host, framing, forwarded: `${kept.join('\r\n')}\r\n\r\n` };
+  return { host, framing, forwarded: `${kept.join('\r\n')}\r\n${forwardedLines(priorFor, clientAddress, host)}` };
+}
+
+/** What ends every forwarded head: X-Forwarded-For/-Host/-Proto and the blank line. */
+export function forwardedLines(priorFor: readonly string[], clientAddress: string, host: string | undefined): string {
+  return `X-Forwarded-For: ${[...priorFor, clientAddress].join(', ')}\r\nX-Forwarded-Host: ${host ?? ''}\r\nX-Forwarded-Proto: http\r\n\r\n`;
+}
+
+/** What `scanPlainHead` reads from a plain head. */
+export interface PlainHead {
+  host: string | undefined;
+  framing: { kind: 'none' } | { kind: 'length'; bytes: number };
+}
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+const LF = 0x0a;
+const COLON = 0x3a;
+/** 1 for the bytes of a header name or a method (RFC 9110 token), by byte value. */
+const TOKEN_BYTE = new Uint8Array(256).map((_, byte) => Number(TOKEN.test(String.fromCharCode(byte))));
+const VERSION = Buffer.from(' HTTP/1.', 'latin1');
+
+/** Is `bytes[start, end)` the lower-case ASCII `name`, in any case? */
+function nameIs(bytes: Buffer, start: number, end: number, name: string): boolean {
+  if (end - start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (((bytes[start + i] as number) | 0x20) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Does `bytes[start, end)` hold the lower-case ASCII `word`, in any case? */
+function holds(bytes: Buffer, start: number, end: number, word: string): boolean {
+  for (let at = start; at + word.length <= end; at++) if (nameIs(bytes, at, at + word.length, word)) return true;
+  return false;
+}
+
+/** The end of the CRLF-terminated line starting at `from` (its CR), or -1 when a byte is not printable ASCII or a tab. */
+function plainLineEnd(bytes: Buffer, from: number): number {
+  for (let i = from; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    if (byte === CR) return bytes[i + 1] === LF ? i : -1;
+    if ((byte < SPACE && byte !== TAB) || byte >= 0x7f) return -1;
+  }
+  return -1;
+}
+
+/**
+ * The usual request head, read from its bytes without a string per line: a kept-alive connection
+ * sends one per request, and reading each as text cost the proxy more than passing it on
+ * (docs/design.md, "The proxy"). `end` is just past the head's blank line.
+ *
+ * It reads only plain heads: printable ASCII and tabs in CRLF lines, a request line and header
+ * names parseRequestHead accepts, at most one Host and one all-digit Content-Length, and no
+ * Transfer-Encoding, Upgrade or X-Forwarded-For/-Host/-Proto header and no "upgrade" in
+ * Connection. For those, parseRequestHead returns this host and framing, with `forwarded` the
+ * head minus its last CRLF followed by `forwardedLines([], client, host)`; the unit tests hold
+ * the two to it. Anything else is `undefined`, and parseRequestHead decides.
+ */
+export function scanPlainHead(bytes: Buffer, end: number): PlainHead | undefined {
+  // The request line: METHOD SP TARGET SP HTTP/1.0 or 1.1
+  let method = 0;
+  while (TOKEN_BYTE[bytes[method] as number]) method++;
+  if (method === 0 || bytes[method] !== SPACE || nameIs(bytes, 0, method, 'connect')) return undefined;
+  const lineEnd = plainLineEnd(bytes, method + 1);
+  const version = lineEnd - VERSION.length - 1;
+  if (lineEnd === -1 || version <= method + 1 || !VERSION.equals(bytes.subarray(version, version + VERSION.length))) return undefined;
+  const minor = bytes[lineEnd - 1];
+  if (minor !== 0x30 && minor !== 0x31) return undefined;
+  for (let i = method + 1; i < version; i++) if (bytes[i] === SPACE || bytes[i] === TAB) return undefined;
+  // The header lines, up to the blank line.
+  let host: string | undefined;
+  let length = -1;
+  for (let at = lineEnd + 2; at < end - 2; ) {
+    const stop = plainLineEnd(bytes, at);
+    if (stop === -1) return undefined;
+    let colon = at;
+    while (colon < stop && TOKEN_BYTE[bytes[colon] as number]) colon++;
+    if (colon === at || bytes[colon] !== COLON) return undefined;
+    let from = colon + 1;
+    let to = stop;
+    while (from < to && (bytes[from] === SPACE || bytes[from] === TAB)) from++;
+    while (to > from && (bytes[to - 1] === SPACE || bytes[to - 1] === TAB)) to--;
+    if (nameIs(bytes, at, colon, 'host')) {
+      if (host !== undefined) return undefined;
+      host = bytes.toString('latin1', from, to);
+    } else if (nameIs(bytes, at, colon, 'content-length')) {
+      if (length !== -1 || to === from || to - from > 15) return undefined;
+      length = 0;
+      for (let i = from; i < to; i++) {
+        const digit = (bytes[i] as number) - 0x30;
+        if (digit < 0 || digit > 9) return undefined;
+        length = length * 10 + digit;
+      }
+    } else if (
+      nameIs(bytes, at, colon, 'transfer-encoding') ||
+      nameIs(bytes, at, colon, 'upgrade') ||
+      nameIs(bytes, at, colon, 'x-forwarded-for') ||
+      nameIs(bytes, at, colon, 'x-forwarded-host') ||
+      nameIs(bytes, at, colon, 'x-forwarded-proto') ||
+      (nameIs(bytes, at, colon, 'connection') && holds(bytes, from, to, 'upgrade'))
+    )
+      return undefined;
+    at = stop + 2;
+  }
+  return { host, framing: length > 0 ? { kind: 'length', bytes: length } : { kind: 'none' } };
 }
 
 const enum Chunked {

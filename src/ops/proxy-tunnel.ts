@@ -10,7 +10,7 @@
  * not pass, an Upgrade, the dashboard, pages, refused and unknown names, a service that is down.
  */
 import type * as net from 'node:net';
-import { ChunkedBody, MAX_HEAD_BYTES, parseRequestHead, type Framing, type RequestHead } from '../core/http-head';
+import { ChunkedBody, forwardedLines, MAX_HEAD_BYTES, parseRequestHead, scanPlainHead, type Framing } from '../core/http-head';
 import { bindLifetimes, type Forwarder } from './proxy-forward';
 
 export interface TunnelRouting {
@@ -22,12 +22,39 @@ export interface TunnelRouting {
 
 const CRLF2 = Buffer.from('\r\n\r\n', 'latin1');
 
-/** The request head at the start of `bytes` and where it ends; undefined while its blank line has not come. */
-function readHead(bytes: Buffer, socket: net.Socket): { head: RequestHead | null; end: number } | undefined {
+/** A request head as it goes on to the dev server. */
+interface ForwardedHead {
+  host: string | undefined;
+  framing: Framing;
+  bytes: Buffer;
+}
+
+/** The X-Forwarded-* lines a connection's heads end with, made again only when the Host changes. */
+class ForwardedEnding {
+  private last: { host: string | undefined; lines: Buffer } | undefined;
+
+  constructor(readonly client: string) {}
+
+  for(host: string | undefined): Buffer {
+    if (!this.last || this.last.host !== host) this.last = { host, lines: Buffer.from(forwardedLines([], this.client, host), 'latin1') };
+    return this.last.lines;
+  }
+}
+
+/**
+ * The request head at the start of `bytes` and where it ends; undefined while its blank line has
+ * not come. A plain head is passed on as read, with the connection's X-Forwarded-* lines after
+ * its headers; any other goes through parseRequestHead. Node 24, `node scripts/bench/proxy.js`
+ * back to back: req/s through the proxy 57% of direct with every head parsed as text, 85% with this.
+ */
+function readHead(bytes: Buffer, ending: ForwardedEnding): { head: ForwardedHead | null; end: number } | undefined {
   const blank = bytes.indexOf(CRLF2);
   if (blank === -1) return undefined;
   const end = blank + CRLF2.length;
-  return { head: parseRequestHead(bytes.toString('latin1', 0, end), socket.remoteAddress ?? ''), end };
+  const plain = scanPlainHead(bytes, end);
+  if (plain) return { head: { host: plain.host, framing: plain.framing, bytes: Buffer.concat([bytes.subarray(0, end - 2), ending.for(plain.host)]) }, end };
+  const parsed = parseRequestHead(bytes.toString('latin1', 0, end), ending.client);
+  return { head: parsed && { host: parsed.host, framing: parsed.framing, bytes: Buffer.from(parsed.forwarded, 'latin1') }, end };
 }
 
 /** How long a new connection may stay silent before its first request (Node's HTTP server: headersTimeout). */
@@ -40,7 +67,8 @@ export function acceptConnection(socket: net.Socket, routing: TunnelRouting, for
     socket.pause();
     socket.setTimeout(0);
     const handOver = () => routing.handOver(socket, first);
-    const read = readHead(first, socket);
+    const ending = new ForwardedEnding(socket.remoteAddress ?? '');
+    const read = readHead(first, ending);
     const head = read?.head;
     if (!read || !head || head.framing.kind === 'upgrade') return handOver();
     const port = routing.portFor(head.host);
@@ -50,7 +78,7 @@ export function acceptConnection(socket: net.Socket, routing: TunnelRouting, for
       (upstream) => {
         if (socket.destroyed) return void upstream.destroy();
         socket.setNoDelay(true);
-        new RequestStream(socket, upstream, head.host).start(Buffer.from(head.forwarded, 'latin1'), head.framing, first.subarray(read.end));
+        new RequestStream(socket, upstream, head.host, ending).start(head.bytes, head.framing, first.subarray(read.end));
       },
       handOver,
     );
@@ -71,6 +99,7 @@ class RequestStream {
     private readonly client: net.Socket,
     private readonly upstream: net.Socket,
     private readonly host: string | undefined,
+    private readonly ending: ForwardedEnding,
   ) {}
 
   start(head: Buffer, framing: Framing, rest: Buffer): void {
@@ -144,7 +173,7 @@ class RequestStream {
   /** Reads the next request head out of `bytes` (with what was held back before); `undefined` when it needs more. */
   private nextHead(bytes: Buffer): { rest: number } | null | undefined {
     const joined = this.pending.length ? Buffer.concat([this.pending, bytes]) : bytes;
-    const read = readHead(joined, this.client);
+    const read = readHead(joined, this.ending);
     if (!read) {
       if (joined.length > MAX_HEAD_BYTES) return null;
       this.pending = Buffer.from(joined);
@@ -154,7 +183,7 @@ class RequestStream {
     const head = read.head;
     // A later request for another host (or one the fast path cannot read) ends the pairing: the client connects anew.
     if (!head || head.host?.toLowerCase() !== this.host?.toLowerCase()) return null;
-    this.send(Buffer.from(head.forwarded, 'latin1'));
+    this.send(head.bytes);
     this.beginBody(head.framing);
     return { rest: joined.length - read.end };
   }

@@ -306,13 +306,15 @@ describe('ports proxy passing a connection through (one dev-server connection pe
         `POST /two HTTP/1.1\r\nHost: ${host()}\r\nContent-Length: 11\r\n\r\nhello\r\n\r\nGE`,
         `POST /three HTTP/1.1\r\nHost: ${host()}\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-Trailer: yes\r\n\r\n`,
         `GET /four HTTP/1.1\r\nHost: ${host()}\r\n\r\n`,
+        // The same host in other letters: still this pairing, and X-Forwarded-Host as this request sent it.
+        `GET /five HTTP/1.1\r\nHost: ${host().toUpperCase()}\r\nConnection: keep-alive\r\n\r\n`,
       ];
-      // All four in one write: the proxy must find each head behind the body before it.
-      const together = responses(socket, 4);
+      // All in one write: the proxy must find each head behind the body before it.
+      const together = responses(socket, requests.length);
       socket.write(requests.join(''));
       const first = await together;
-      // The same four again, one byte per write, on the same connection.
-      const dribbled = responses(socket, 4);
+      // The same again, one byte per write, on the same connection.
+      const dribbled = responses(socket, requests.length);
       const bytes = Buffer.from(requests.join(''), 'latin1');
       for (let i = 0; i < bytes.length; i++) {
         socket.write(bytes.subarray(i, i + 1));
@@ -320,15 +322,17 @@ describe('ports proxy passing a connection through (one dev-server connection pe
       }
       const second = await dribbled;
       for (const replies of [first, second]) {
-        expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+        expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
         expect(replies.map((r) => [r.body.method, r.body.url, r.body.body, r.body.trailer ?? null])).toEqual([
           ['GET', '/one', '', null],
           ['POST', '/two', 'hello\r\n\r\nGE', null],
           ['POST', '/three', 'abc0123456789abcdef', 'yes'],
           ['GET', '/four', '', null],
+          ['GET', '/five', '', null],
         ]);
         expect(replies[0]!.body).toMatchObject({ xff: '10.1.2.3, 127.0.0.1', xfh: host(), xfp: 'http' });
-        for (const r of replies.slice(1)) expect(r.body).toMatchObject({ xff: '127.0.0.1', xfh: host(), xfp: 'http' });
+        for (const r of replies.slice(1, 4)) expect(r.body).toMatchObject({ xff: '127.0.0.1', xfh: host(), xfp: 'http' });
+        expect(replies[4]!.body).toMatchObject({ xff: '127.0.0.1', xfh: host().toUpperCase(), xfp: 'http' });
       }
     } finally {
       socket.destroy();
