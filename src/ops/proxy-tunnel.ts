@@ -52,7 +52,13 @@ function readHead(bytes: Buffer, ending: ForwardedEnding): { head: ForwardedHead
   if (blank === -1) return undefined;
   const end = blank + CRLF2.length;
   const plain = scanPlainHead(bytes, end);
-  if (plain) return { head: { host: plain.host, framing: plain.framing, bytes: Buffer.concat([bytes.subarray(0, end - 2), ending.for(plain.host)]) }, end };
+  if (plain) {
+    const lines = ending.for(plain.host);
+    const out = Buffer.allocUnsafe(end - 2 + lines.length);
+    bytes.copy(out, 0, 0, end - 2);
+    lines.copy(out, end - 2);
+    return { head: { host: plain.host, framing: plain.framing, bytes: out }, end };
+  }
   const parsed = parseRequestHead(bytes.toString('latin1', 0, end), ending.client);
   return { head: parsed && { host: parsed.host, framing: parsed.framing, bytes: Buffer.from(parsed.forwarded, 'latin1') }, end };
 }
@@ -160,7 +166,7 @@ class RequestStream {
           break;
         }
         case 'none': {
-          const next = this.nextHead(chunk.subarray(at));
+          const next = this.nextHead(at === 0 ? chunk : chunk.subarray(at));
           if (next === null) return this.fail();
           if (next === undefined) return;
           at = chunk.length - next.rest;
@@ -182,7 +188,7 @@ class RequestStream {
     this.pending = Buffer.alloc(0);
     const head = read.head;
     // A later request for another host (or one the fast path cannot read) ends the pairing: the client connects anew.
-    if (!head || head.host?.toLowerCase() !== this.host?.toLowerCase()) return null;
+    if (!head || (head.host !== this.host && head.host?.toLowerCase() !== this.host?.toLowerCase())) return null;
     this.send(head.bytes);
     this.beginBody(head.framing);
     return { rest: joined.length - read.end };
