@@ -4,6 +4,8 @@
 //  - throughput: a bounded concurrent loop for a fixed time, requests/s through the proxy as a
 //    share of direct (goal ≥ 70%).
 // The target server and the proxy each run in their own process; this process is the client.
+// The floor beside them: a bare byte pipe in Node (no routing, no headers added), the least any
+// proxy written in Node costs on this machine in the same run.
 // Standalone: `node scripts/bench/proxy.js [--quick]` (uses the built bin/ports.js).
 const fs = require('node:fs');
 const http = require('node:http');
@@ -16,6 +18,16 @@ const { spawn } = require('node:child_process');
 const TARGET = `const server = require('node:http').createServer((req, res) => { if (req.url === '/render') { const end = process.hrtime.bigint() + 1000000n; while (process.hrtime.bigint() < end); } res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 }); res.end('ok\\n'); });
 server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));`;
+
+// argv[1]: the target's port. Prints its own port like `ports proxy` does.
+const BARE_PIPE = `const net = require('node:net');
+const server = net.createServer({ noDelay: true }, (client) => {
+  const target = net.connect({ port: Number(process.argv[1]), host: '127.0.0.1', noDelay: true });
+  client.pipe(target).pipe(client);
+  client.on('error', () => target.destroy());
+  target.on('error', () => client.destroy());
+});
+server.listen(0, '127.0.0.1', () => process.stdout.write('http://localhost:' + server.address().port + '/\\n'));`;
 
 function firstLine(child, pattern) {
   return new Promise((resolve, reject) => {
@@ -112,34 +124,41 @@ async function measureProxy({ bin, quick = false, tmp = fs.mkdtempSync(path.join
     const proxy = spawn(process.execPath, [bin, 'proxy', '--port', '0'], { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(proxy);
     const proxyPort = await firstLine(proxy, /^http:\/\/localhost:(\d+)\/$/m);
+    const pipe = spawn(process.execPath, ['-e', BARE_PIPE, String(targetPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(pipe);
+    const pipePort = await firstLine(pipe, /^http:\/\/localhost:(\d+)\/$/m);
     const direct = { port: targetPort, host: `127.0.0.1:${targetPort}` };
     const proxied = { port: proxyPort, host: `web.bench.localhost:${proxyPort}` };
+    const piped = { port: pipePort, host: `web.bench.localhost:${pipePort}` };
     const rounds = quick ? 3 : 7;
     const perRound = quick ? 300 : 1000;
-    const latency = { direct: [], proxy: [] };
-    const rps = { direct: [], proxy: [] };
-    const rendered = { direct: [], proxy: [] };
-    await sequentialP50(proxied.port, proxied.host, 200); // warm-up: JIT, connections
-    await sequentialP50(direct.port, direct.host, 200);
+    const latency = { direct: [], proxy: [], pipe: [] };
+    const rps = { direct: [], proxy: [], pipe: [] };
+    const rendered = { direct: [], proxy: [], pipe: [] };
+    const subjects = [['direct', direct], ['proxy', proxied], ['pipe', piped]];
+    for (const [, t] of subjects) await sequentialP50(t.port, t.host, 200); // warm-up: JIT, connections
     for (let round = 0; round < rounds; round++) {
-      // Interleaved, alternating order, so a noisy neighbour slows both alike.
-      const order = round % 2 ? [['proxy', proxied], ['direct', direct]] : [['direct', direct], ['proxy', proxied]];
-      for (const [name, t] of order) latency[name].push(await sequentialP50(t.port, t.host, perRound));
+      // Interleaved, in a rotating order, so a noisy neighbour slows all three alike.
+      const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]);
+      for (const [name, t] of order) if (name !== 'pipe') latency[name].push(await sequentialP50(t.port, t.host, perRound));
       for (const [name, t] of order) rps[name].push(await throughput(t.port, t.host, 8, quick ? 500 : 1500));
-      for (const [name, t] of order) rendered[name].push(await throughput(t.port, t.host, 8, quick ? 500 : 1000, '/render'));
+      for (const [name, t] of order) if (name !== 'pipe') rendered[name].push(await throughput(t.port, t.host, 8, quick ? 500 : 1000, '/render'));
     }
     const added = latency.proxy.map((p, i) => p - latency.direct[i]);
     const share = rps.proxy.map((p, i) => p / rps.direct[i]);
+    const pipeShare = rps.pipe.map((p, i) => p / rps.direct[i]);
     const renderedShare = rendered.proxy.map((p, i) => p / rendered.direct[i]);
     return {
       addedMs: median(added),
       rpsShare: median(share),
+      pipeShare: median(pipeShare),
       renderedShare: median(renderedShare),
       variants: {
         'p50 through the proxy (ms)': stats(latency.proxy),
         'p50 direct (ms)': stats(latency.direct),
         'req/s through the proxy': stats(rps.proxy),
         'req/s direct': stats(rps.direct),
+        'req/s through a bare byte pipe': stats(rps.pipe),
         'req/s through the proxy, 1 ms handler': stats(rendered.proxy),
         'req/s direct, 1 ms handler': stats(rendered.direct),
       },
@@ -160,6 +179,7 @@ if (require.main === module) {
       process.stdout.write(`ports proxy on node ${process.version}, ${os.cpus().length} cores\n`);
       process.stdout.write(`  added latency p50: ${(r.addedMs * 1000).toFixed(0)} µs (goal ≤ 1 ms)  ${r.addedMs <= 1 ? '✓' : '✗'}\n`);
       process.stdout.write(`  req/s through the proxy: ${(r.rpsShare * 100).toFixed(0)}% of direct (goal ≥ 70%)  ${r.rpsShare >= 0.7 ? '✓' : '✗'}\n`);
+      process.stdout.write(`  floor, a bare byte pipe in Node: ${(r.pipeShare * 100).toFixed(0)}% of direct\n`);
       process.stdout.write(`  with a 1 ms handler: ${(r.renderedShare * 100).toFixed(0)}% of direct\n`);
       for (const [name, s] of Object.entries(r.variants)) process.stdout.write(line(name, s, name.startsWith('p50') ? 3 : 0) + '\n');
     },
