@@ -56,3 +56,13 @@ export async function checkPortAvailable(port: number): Promise<boolean> {
   }
   return v6 === 'free' || v4 === 'free';
 }
+
+/**
+ * One bind test on an ephemeral port (port 0). The first bind test of a process costs ~2.5 ms
+ * more than the next (net.Server#listen loads node:cluster, with child_process and dgram, and
+ * runs its path for the first time; Node 24), so a caller about to probe while holding a lock
+ * does this first, before taking it.
+ */
+export async function warmUpBindTest(): Promise<void> {
+  await tryBind(0, undefined);
+}

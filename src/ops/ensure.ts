@@ -18,7 +18,7 @@ import type { ServiceConfig } from '../config/schema';
 import type { LockHandle } from '../io/lock';
 import type { RegistryStore } from '../io/registry-store';
 import { describeOwner, resolveOwner } from './owner';
-import { checkPortAvailable } from '../io/port-probe';
+import { checkPortAvailable, warmUpBindTest } from '../io/port-probe';
 import { currentUser } from '../io/registry-store';
 import { envVarsFor, projectNameFor, syncWorktreeEnv, trackedEnvFile } from './env-sync';
 import { EnvFileRefusedError, planWorktreeEnv } from '../io/env-file';
@@ -65,7 +65,10 @@ export async function ensureAllocations(ctx: Context, request: EnsureRequest): P
   const machine: MachineState = { entry: config.machine ? entry : null, lock: null };
   let created = false;
   try {
-    if (machine.entry && mayAdd(store.file, request)) {
+    const adding = mayAdd(store.file, request);
+    // A run that adds probes ports under the locks: its first bind test, the dearest, comes before them.
+    if (adding) await warmUpBindTest();
+    if (machine.entry && adding) {
       const lock = await takeMachineLock(ctx);
       if (lock === 'unavailable') machine.entry = null;
       else machine.lock = lock;

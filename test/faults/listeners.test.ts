@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkPortAvailable } from '../../src/io/port-probe';
+import { checkPortAvailable, warmUpBindTest } from '../../src/io/port-probe';
 import { cleanEnv, runPorts, summary, tempDir, writeJson } from '../helpers/faults';
 import { testWhen } from '../helpers/servers';
 
@@ -161,4 +161,18 @@ inOwnNetworkNamespace('with net.ipv6.bindv6only=1, listeners on 127.0.0.1, 0.0.0
     { host: 'none', free: true },
   ]);
   summary(`listeners with bindv6only=1 (own network namespace): 4 of 4 busy, the idle port free`);
+});
+
+test('the warm-up bind test before a lock binds an ephemeral port and leaves nothing listening', async () => {
+  const listening = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+  const before = listening();
+  await warmUpBindTest();
+  expect(listening()).toBe(before);
+  // The probe is as good as before: a port this process listens on is busy, and free once closed.
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  expect(await checkPortAvailable(port)).toBe(false);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  expect(await checkPortAvailable(port)).toBe(true);
 });
