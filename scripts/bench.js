@@ -100,6 +100,8 @@ async function main() {
   // weigh on the next row's allocations through the index.
   const ctx = {
     pkg,
+    // The floor of rows 1, 2 and 5 (scripts/bench/floor.js), loaded by the same bin/ports.js.
+    floorBin: await f.floorPackage(root, path.join(tmp, 'floor')),
     tmp,
     quick,
     healthTimeoutMs: Number(process.env.BENCH_HEALTH_TIMEOUT || 500),

@@ -8,6 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 // The ranges a new registry starts with, from the built library (npm run bench builds first).
 const { DEFAULT_RANGES } = require('../../dist/core/registry-schema.js');
+const { builtinsOnce } = require('../builtins-once');
 
 /** The process environment without GIT_* (git exports them inside hooks) and without PORTS_*. */
 function cleanEnv(extra = {}) {
@@ -43,6 +44,30 @@ function snapshotPackage(root, dir) {
   }
   fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
   return { dir, bin: path.join(dir, 'bin', 'ports.js'), dist: path.join(dir, 'dist') };
+}
+
+/**
+ * The floor program (scripts/bench/floor.js) as a package of its own in `dir`: this bin/ports.js
+ * and package.json, and the program bundled as dist/ports.cjs the way scripts/build.js bundles
+ * the CLI, so it is loaded exactly as the CLI is. Returns its bin.
+ */
+async function floorPackage(root, dir) {
+  for (const part of ['bin']) fs.cpSync(path.join(root, part), path.join(dir, part), { recursive: true });
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
+  await require('esbuild').build({
+    entryPoints: [path.join(__dirname, 'floor.js')],
+    outfile: path.join(dir, 'dist', 'ports.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minifySyntax: true,
+    legalComments: 'none',
+    charset: 'ascii',
+    logLevel: 'warning',
+    plugins: [builtinsOnce],
+  });
+  return path.join(dir, 'bin', 'ports.js');
 }
 
 // The private range every benchmark registry allocates from: wide, below Linux's ephemeral ports.
@@ -109,6 +134,7 @@ module.exports = {
   cleanEnv,
   git,
   snapshotPackage,
+  floorPackage,
   makeRepo,
   allocation,
   registryText,

@@ -35,6 +35,16 @@ function floorVariant(cwd) {
   return { name: 'node -e 0', run: () => expectExit('node -e 0', timeSpawn(NODE, ['-e', '0'], { cwd, env: f.cleanEnv() })).ms };
 }
 
+/** The floor program (scripts/bench/floor.js), built once per bench run into a package of its own. */
+function floorRun(ctx, args, options) {
+  return timeSpawn(NODE, [ctx.floorBin, ...args], { cwd: options.cwd, env: f.cleanEnv(options.env) });
+}
+
+/** "floor …×": what the contract's own work costs, as the row's ratio (scripts/bench/floor.js). */
+function floorNote(ratio, what) {
+  return `floor (${what} alone, scripts/bench/floor.js): ${ratio.toFixed(2)}×`;
+}
+
 function readRegistry(file) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
@@ -44,31 +54,43 @@ async function statusJson(ctx) {
   const own = Object.entries({ web: 8080, api: 3000, database: 5432, cache: 6379 }).map(([service, port]) =>
     f.allocation(port, path.basename(repo), service, { worktree_path: repo }),
   );
-  f.writeFile(path.join(repo, 'design/worktrees/ports.json'), f.registryText([...own, ...f.namedAllocations(46)]));
+  const registry = path.join(repo, 'design/worktrees/ports.json');
+  f.writeFile(registry, f.registryText([...own, ...f.namedAllocations(46)]));
+  const fourOfTheWorktree = (label, r) => {
+    const list = JSON.parse(r.stdout);
+    if (!Array.isArray(list) || list.length !== 4 || list.some((a) => a.worktree_path !== repo)) {
+      throw new BrokenRun(describeRun(`${label}: expected the worktree’s 4 allocations`, r));
+    }
+    return r.ms;
+  };
   const variants = await interleave(
     [
       floorVariant(repo),
+      { name: 'floor: config and registry read', run: () => fourOfTheWorktree('floor status', expectExit('floor status', floorRun(ctx, ['status', registry], { cwd: repo }))) },
       {
         name: 'ports status --json',
-        run: () => {
-          const r = expectExit('ports status --json', ports(ctx, ['status', '--json'], { cwd: repo }));
-          const list = JSON.parse(r.stdout);
-          if (!Array.isArray(list) || list.length !== 4 || list.some((a) => a.worktree_path !== repo)) {
-            throw new BrokenRun(describeRun('ports status --json: expected the worktree’s 4 allocations', r));
-          }
-          return r.ms;
-        },
+        run: () => fourOfTheWorktree('ports status --json', expectExit('ports status --json', ports(ctx, ['status', '--json'], { cwd: repo }))),
       },
     ],
     { reps: ctx.reps(21, 3) },
   );
-  return { variants, value: variants['ports status --json'].median / variants['node -e 0'].median, of: ['ports status --json', 'node -e 0'] };
+  const node = variants['node -e 0'].median;
+  return {
+    variants,
+    value: variants['ports status --json'].median / node,
+    note: floorNote(variants['floor: config and registry read'].median / node, 'reading and validating the config and the registry'),
+    of: ['ports status --json', 'node -e 0'],
+  };
 }
 
 async function worktreeAdd(ctx) {
   requireCommands(ctx, ['install', 'hook']);
   const repo = f.makeRepo(path.join(ctx.tmp, 'hooked'));
   expectExit('ports install', ports(ctx, ['install'], { cwd: repo }));
+  // The floor allocates the same 4 services for a new folder, in a registry of its own that
+  // starts each run as the hooked repository's did.
+  const floorRegistry = path.join(ctx.tmp, 'floor-hook.json');
+  const pristine = fs.readFileSync(path.join(repo, 'design/worktrees/ports.json'), 'utf8');
   const created = [];
   let n = 0;
   const removeCreated = () => {
@@ -96,6 +118,19 @@ async function worktreeAdd(ctx) {
           return r.ms;
         },
       },
+      {
+        name: 'floor: the allocation',
+        before: () => fs.writeFileSync(floorRegistry, pristine),
+        run: () => {
+          const dir = path.join(ctx.tmp, `floor-${++n}`);
+          fs.mkdirSync(dir);
+          fs.copyFileSync(path.join(repo, '.portsrc.json'), path.join(dir, '.portsrc.json'));
+          const r = expectExit('floor allocate', floorRun(ctx, ['allocate', floorRegistry, dir], { cwd: dir }));
+          const env = fs.readFileSync(path.join(dir, '.env'), 'utf8');
+          if ((env.match(/^PORT_[A-Z]+=\d+$/gm) ?? []).length !== 4) throw new BrokenRun(describeRun('the floor did not write the 4 ports to .env', r));
+          return r.ms;
+        },
+      },
       add('git worktree add, PORTS=0', { PORTS: '0' }, (dir, r) => {
         if (fs.existsSync(path.join(dir, '.env'))) throw new BrokenRun(describeRun('PORTS=0 still wrote .env', r));
       }),
@@ -114,7 +149,7 @@ async function worktreeAdd(ctx) {
   return {
     variants,
     value: added / node,
-    note: `hook adds ${added.toFixed(1)} ms: Node's start ${node.toFixed(1)}, loading ports ${loading.toFixed(1)}, the hook's work ${(added - node - loading).toFixed(1)}`,
+    note: `hook adds ${added.toFixed(1)} ms: Node's start ${node.toFixed(1)}, loading ports ${loading.toFixed(1)}, the hook's work ${(added - node - loading).toFixed(1)}; ${floorNote(variants['floor: the allocation'].median / node, 'allocating 4 ports and writing .env, run without git or the hook script')}`,
     of: [['git worktree add, hook', 'git worktree add, PORTS=0'], 'node -e 0'],
   };
 }
@@ -225,6 +260,16 @@ async function parallelAllocate(ctx) {
       return ms;
     },
   });
+  const floorBatch = (count) => ({
+    name: `${count} parallel floor allocations`,
+    before: () => fs.writeFileSync(file, pristine),
+    run: async () => {
+      const { ms, results } = await timeParallel(count, (i) => [NODE, [ctx.floorBin, 'allocate', file, `par-${i}`, 'bench']], { cwd: repo, env: f.cleanEnv({ PORTS_LOCK_TIMEOUT_MS: '300000' }) });
+      results.forEach((r, i) => expectExit(`parallel floor allocate #${i}`, r));
+      if (new Set(results.map((r) => r.stdout.trim())).size !== count) throw new BrokenRun('parallel floor allocations gave duplicate ports');
+      return ms;
+    },
+  });
   // What the machine itself allows: 40 bare Node start-ups at once ÷ one (not part of the ratio).
   const floor = (count) => ({
     name: count === 1 ? 'one `node -e 0`' : `${count} parallel \`node -e 0\``,
@@ -234,13 +279,13 @@ async function parallelAllocate(ctx) {
       return ms;
     },
   });
-  const variants = await interleave([batch(1), batch(40), floor(1), floor(40)], { reps: ctx.reps(5, 1) });
+  const variants = await interleave([batch(1), batch(40), floor(1), floor(40), floorBatch(40)], { reps: ctx.reps(5, 1) });
   const oneRatio = variants['40 parallel allocations'].median / variants['one allocation'].median;
   return {
     variants,
     // Issue 16's measure: what 40 allocations at once cost beyond 40 bare Node start-ups at once.
     value: variants['40 parallel allocations'].median / variants['40 parallel `node -e 0`'].median,
-    note: `40 parallel allocations take ${oneRatio.toFixed(1)}× one allocation`,
+    note: `40 parallel allocations take ${oneRatio.toFixed(1)}× one allocation; ${floorNote(variants['40 parallel floor allocations'].median / variants['40 parallel `node -e 0`'].median, '40 parallel allocations')}`,
     of: ['40 parallel allocations', '40 parallel `node -e 0`'],
   };
 }

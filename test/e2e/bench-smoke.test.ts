@@ -20,6 +20,7 @@ interface Row {
   value?: number;
   goal?: number | null;
   met?: boolean | null;
+  note?: string;
   variants?: Record<string, { median: number; min: number; max: number; n: number; samples: number[] }>;
 }
 
@@ -57,6 +58,12 @@ describe('npm run bench --quick', () => {
         expect(s.median).toBeLessThanOrEqual(s.max);
       }
       if (row.goal !== null) expect(typeof row.met).toBe('boolean');
+    }
+    // Rows 1, 2 and 5 measure the contract's floor beside the tool (scripts/bench/floor.js).
+    for (const id of ['status', 'worktree-add', 'parallel-40']) {
+      const row = report.rows.find((r) => r.id === id);
+      expect(Object.keys(row?.variants ?? {}).filter((name) => name.includes('floor'))).toHaveLength(1);
+      expect(row?.note).toMatch(/floor \(.+\): \d+\.\d\d×/);
     }
     // The table printed for people has one line per row, with a verdict or "n/a".
     for (const row of report.rows) expect(result.stdout).toContain(`${row.n}. `);
