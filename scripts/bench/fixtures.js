@@ -52,7 +52,7 @@ function snapshotPackage(root, dir) {
  * the CLI, so it is loaded exactly as the CLI is. Returns its bin.
  */
 async function floorPackage(root, dir) {
-  for (const part of ['bin']) fs.cpSync(path.join(root, part), path.join(dir, part), { recursive: true });
+  fs.cpSync(path.join(root, 'bin'), path.join(dir, 'bin'), { recursive: true });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
   await require('esbuild').build({
     entryPoints: [path.join(__dirname, 'floor.js')],

@@ -88,7 +88,9 @@ async function allocate(registryFile, owner, services) {
       for (const service of wanted) {
         const range = registry.ranges[service];
         let port = range.start;
-        while (taken.has(port) || !(await checkPortAvailable(port))) port++;
+        while (taken.has(port) || !(await checkPortAvailable(port))) {
+          if (++port > range.end) throw new Error(`no free port in the ${service} range`);
+        }
         taken.add(port);
         made.push({ service, port });
         registry.allocations.push({
