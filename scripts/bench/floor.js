@@ -46,32 +46,11 @@ function status(registryFile) {
   fs.writeSync(1, JSON.stringify(mine, null, 2) + '\n');
 }
 
-/** Ports the other registries of the machine index hold, read as the tool reads them: leniently. */
-function heldElsewhere(registryFile, indexDir) {
-  const held = new Set();
-  let names = [];
-  try {
-    names = fs.readdirSync(indexDir(process.env));
-  } catch {
-    return held;
-  }
-  for (const name of names) {
-    try {
-      const entry = JSON.parse(fs.readFileSync(path.join(indexDir(process.env), name), 'utf8'));
-      if (entry.registry === registryFile) continue;
-      for (const a of JSON.parse(fs.readFileSync(entry.registry, 'utf8')).allocations) held.add(a.port);
-    } catch {
-      // gone or unreadable: skipped
-    }
-  }
-  return held;
-}
-
 async function allocate(registryFile, owner, services) {
   const { checkPortAvailable, warmUpBindTest } = require('../../src/io/port-probe');
   const { writeFileAtomic } = require('../../src/io/atomic-write');
   const { acquireLock } = require('../../src/io/lock');
-  const { indexDir, machineLockTarget } = require('../../src/io/machine-index');
+  const { machineLockTarget, portsHeldElsewhere } = require('../../src/io/machine-index');
   const config = readConfig(process.cwd());
   const worktreePath = path.isAbsolute(owner) ? owner : undefined;
   const wanted = services.length ? services : Object.keys(config.services ?? {});
@@ -81,7 +60,8 @@ async function allocate(registryFile, owner, services) {
     const lock = await acquireLock(registryFile);
     try {
       const registry = readRegistry(registryFile);
-      const taken = heldElsewhere(registryFile, indexDir);
+      // The other registries of the machine index, read as the tool reads them: leniently.
+      const taken = new Set(portsHeldElsewhere(process.env, registryFile).held.keys());
       for (const a of registry.allocations) taken.add(a.port);
       const now = new Date().toISOString();
       const made = [];

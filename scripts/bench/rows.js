@@ -15,8 +15,13 @@ class Missing extends Error {}
 // The Node under measurement (`npm run bench -- --node PATH`); probe-100 runs in the bench's own.
 const NODE = process.env.BENCH_NODE || process.execPath;
 
+/** A bin/ports.js (the CLI's, or the floor's) run under the measured Node in a clean environment. */
+function runBin(bin, args, options = {}) {
+  return timeSpawn(NODE, [bin, ...args], { cwd: options.cwd, env: f.cleanEnv(options.env) });
+}
+
 function ports(ctx, args, options = {}) {
-  return timeSpawn(NODE, [ctx.pkg.bin, ...args], { cwd: options.cwd, env: f.cleanEnv(options.env) });
+  return runBin(ctx.pkg.bin, args, options);
 }
 
 function expectExit(label, result, code = 0) {
@@ -37,7 +42,7 @@ function floorVariant(cwd) {
 
 /** The floor program (scripts/bench/floor.js), built once per bench run into a package of its own. */
 function floorRun(ctx, args, options) {
-  return timeSpawn(NODE, [ctx.floorBin, ...args], { cwd: options.cwd, env: f.cleanEnv(options.env) });
+  return runBin(ctx.floorBin, args, options);
 }
 
 /** "floor …×": what the contract's own work costs, as the row's ratio (scripts/bench/floor.js). */
